@@ -1,0 +1,137 @@
+"""clinic: the curriculum clinic review tool."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from clinic import config as config_module
+
+log = logging.getLogger(__name__)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Session cookie that is Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then CLINIC_* variables, then test_config."""
+    instance_path = Path(
+        (test_config or {}).get("INSTANCE_PATH")
+        or config_module.resolve_instance_path()
+    )
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(config_module.defaults(instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(config_module.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    _finish_config(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+
+    from clinic.policy import check_all_routes_guarded
+
+    check_all_routes_guarded(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    config = app.config
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = config_module.read_secret_key(Path(app.instance_path))
+    if not config.get("SECRET_KEY"):
+        # Sessions would not survive a restart; `clinic init` writes a permanent key.
+        config["SECRET_KEY"] = secrets.token_hex(32)
+        config["SECRET_KEY_EPHEMERAL"] = True
+        log.warning(
+            "No secret key configured: run `clinic init` to create one in the instance folder."
+        )
+    config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"]) * 1024 * 1024
+    app.session_interface = SessionInterface()
+    if config.get("PROXY_COUNT"):
+        count = int(config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
+def register_extensions(app: Flask) -> None:
+    from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(__file__).parent / "migrations"),
+        render_as_batch=True,
+    )
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from clinic.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+
+def register_blueprints(app: Flask) -> None:
+    from clinic.admin import bp as admin_bp
+    from clinic.auth import bp as auth_bp
+    from clinic.main import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from clinic.errors import init_app
+
+    init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from clinic.models import ClinicStatus, Role
+    from clinic.policy import allowed
+
+    @app.context_processor
+    def inject_helpers() -> dict:
+        from flask_login import current_user
+
+        return {
+            "can": lambda action, obj=None: allowed(current_user, action, obj),
+            "Role": Role,
+            "ClinicStatus": ClinicStatus,
+        }
+
+    @app.template_filter("datetime")
+    def format_datetime(value) -> str:
+        return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def register_commands(app: Flask) -> None:
+    from clinic.cli import init_app
+
+    init_app(app)

@@ -1,0 +1,148 @@
+"""The `clinic` command line: a Flask CLI group (so `clinic db upgrade` works too)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from clinic import config as config_module
+from clinic.models import Role
+
+
+def _create_app() -> Flask:
+    from clinic import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Curriculum clinic review tool."""
+
+
+def initialise_instance(app: Flask) -> list[str]:
+    """Create the instance folder, its secret key and the database schema; return what was done."""
+    from flask_migrate import upgrade
+
+    done = []
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    path, created = config_module.write_secret_key(instance)
+    if created:
+        done.append(f"wrote a new secret key to {path} (mode 0600)")
+        if app.config.get("SECRET_KEY_EPHEMERAL"):
+            app.config["SECRET_KEY"] = config_module.read_secret_key(instance)
+            app.config["SECRET_KEY_EPHEMERAL"] = False
+    upgrade()
+    done.append(f"database schema is up to date ({_safe_url(app)})")
+    return done
+
+
+def _safe_url(app: Flask) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(
+        hide_password=True
+    )
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create the instance folder, a secret key and the database schema."""
+    for line in initialise_instance(current_app):
+        click.echo(line)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input."
+)
+@with_appcontext
+def create_user_command(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create an account (the password is prompted for, or read from stdin)."""
+    from clinic.services import ServiceError, accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(
+            None, email=email, name=name, role=role, password=password
+        )
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--workers", default=2, show_default=True, type=int, help="Web server processes."
+)
+@with_appcontext
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve the app with gunicorn (a production WSGI server)."""
+    serve(current_app._get_current_object(), host, port, workers)
+
+
+def serve(app: Flask, host: str, port: int, workers: int = 2) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self) -> Flask:
+            return app
+
+    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    Server().run()
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Load the demo data and stop.")
+@with_appcontext
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Initialise, load demo accounts, courses and clinics, then serve."""
+    from clinic.demo import load_demo
+
+    app = current_app._get_current_object()
+    for line in initialise_instance(app):
+        click.echo(line)
+    accounts = load_demo()
+    click.echo("\nDemo accounts (passwords are new each time `clinic demo` runs):")
+    for account in accounts:
+        click.echo(f"  {account.role:<9} {account.email:<28} {account.password}")
+    if not no_serve:
+        click.echo("")
+        serve(app, host, port)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app's CLI group."""
+    for command in (init_command, create_user_command, serve_command, demo_command):
+        app.cli.add_command(command)
+    try:
+        from clinic.cli_analysis import analyze_command, rubric_group
+    except ImportError:  # pragma: no cover - during bootstrap only
+        return
+    app.cli.add_command(analyze_command)
+    app.cli.add_command(rubric_group)

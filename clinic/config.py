@@ -1,0 +1,87 @@
+"""Configuration: embedded defaults, overridden by instance/config.py, then CLINIC_* variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY_FILE = "secret_key"
+
+# CLINIC_<NAME> environment variables map onto these config keys, with a converter.
+ENV_SETTINGS: dict[str, tuple[str, type]] = {
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "REDIS_URL": ("REDIS_URL", str),
+    "MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int),
+    "RUBRIC_DIR": ("RUBRIC_DIR", str),
+    "LOGIN_MAX_FAILURES": ("LOGIN_MAX_FAILURES", int),
+    "LOGIN_LOCKOUT_MINUTES": ("LOGIN_LOCKOUT_MINUTES", int),
+    "PROXY_COUNT": ("PROXY_COUNT", int),
+    "SESSION_COOKIE_SECURE": (
+        "SESSION_COOKIE_SECURE",
+        lambda v: v.lower() in {"1", "true", "yes", "on"},
+    ),
+}
+
+
+def resolve_instance_path() -> Path:
+    """The instance folder: CLINIC_INSTANCE_PATH, else `instance/` beside the package."""
+    configured = os.environ.get("CLINIC_INSTANCE_PATH")
+    return Path(configured).resolve() if configured else PROJECT_ROOT / "instance"
+
+
+def defaults(instance_path: Path) -> dict:
+    """Embedded defaults: everything needed to run on one machine with no other server."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'clinic.sqlite'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SECRET_KEY": None,
+        "REDIS_URL": None,
+        "MAX_UPLOAD_MB": 50,
+        "RUBRIC_DIR": str(PROJECT_ROOT / "rubrics"),
+        "UPLOAD_FOLDER": str(instance_path / "files"),
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_MAX_FAILURES_PER_IP": 20,
+        "LOGIN_LOCKOUT_MINUTES": 15,
+        "PASSWORD_METHOD": "scrypt",
+        "PROXY_COUNT": 0,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+    }
+
+
+def from_environment(environ=os.environ) -> dict:
+    """Config values given as CLINIC_* environment variables."""
+    found = {}
+    for name, (key, convert) in ENV_SETTINGS.items():
+        value = environ.get(f"CLINIC_{name}")
+        if value not in (None, ""):
+            found[key] = convert(value)
+    return found
+
+
+def read_secret_key(instance_path: Path) -> str | None:
+    path = instance_path / SECRET_KEY_FILE
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def write_secret_key(instance_path: Path) -> tuple[Path, bool]:
+    """Create the instance secret key file (mode 0600) unless it exists; return (path, created)."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / SECRET_KEY_FILE
+    if path.exists():
+        return path, False
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path, True

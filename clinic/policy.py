@@ -1,0 +1,147 @@
+"""Authorization in one place: who may do what to which object.
+
+Every view is wrapped in `guard(action, **loaders)`. The guard loads the objects
+named in the URL (404 when missing), asks `allowed(user, action, obj)` and answers
+403 when the answer is no. `check_all_routes_guarded` makes the app refuse to start
+if any endpoint has no policy decision.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, abort
+from flask_login import current_user
+
+from clinic.extensions import db
+from clinic.models import Clinic, Course, Role, User
+
+Rule = Callable[[Any, Any], bool]
+
+
+def _authenticated(user, _obj) -> bool:
+    return bool(user and user.is_authenticated)
+
+
+def _is(*roles: Role) -> Rule:
+    def rule(user, _obj) -> bool:
+        return _authenticated(user, None) and user.role in roles
+
+    return rule
+
+
+def _can_view_course(user, course: Course) -> bool:
+    if not _authenticated(user, None):
+        return False
+    if user.role in (Role.ADMIN, Role.DEAN):
+        return True
+    if user.role == Role.DIRECTOR:
+        return user in course.directors
+    if user.role == Role.COACH:
+        return any(user in clinic.coaches for clinic in course.clinics)
+    return False
+
+
+def _can_view_clinic(user, clinic: Clinic) -> bool:
+    if not _authenticated(user, None):
+        return False
+    if user.role in (Role.ADMIN, Role.DEAN):
+        return True
+    if user.role == Role.DIRECTOR:
+        return user in clinic.course.directors
+    if user.role == Role.COACH:
+        return user in clinic.coaches
+    return False
+
+
+RULES: dict[str, Rule] = {
+    "public": lambda _user, _obj: True,
+    "authenticated": _authenticated,
+    "admin": _is(Role.ADMIN),
+    "course.view": _can_view_course,
+    "clinic.view": _can_view_clinic,
+}
+
+
+def allowed(user, action: str, obj: Any = None) -> bool:
+    """True when `user` may perform `action` on `obj` (unknown actions are refused)."""
+    rule = RULES.get(action)
+    return bool(rule and rule(user, obj))
+
+
+def visible_courses(user: User):
+    """A select() of the courses the user may see, for list pages."""
+    import sqlalchemy as sa
+
+    query = sa.select(Course).order_by(Course.code)
+    if user.role in (Role.ADMIN, Role.DEAN):
+        return query
+    if user.role == Role.DIRECTOR:
+        return query.where(Course.directors.any(User.id == user.id))
+    return query.where(Course.clinics.any(Clinic.coaches.any(User.id == user.id)))
+
+
+def visible_clinics(user: User):
+    """A select() of the clinics the user may see, for list pages."""
+    import sqlalchemy as sa
+
+    query = (
+        sa.select(Clinic)
+        .join(Clinic.course)
+        .order_by(Clinic.academic_year.desc(), Course.code)
+    )
+    if user.role in (Role.ADMIN, Role.DEAN):
+        return query
+    if user.role == Role.DIRECTOR:
+        return query.where(Course.directors.any(User.id == user.id))
+    return query.where(Clinic.coaches.any(User.id == user.id))
+
+
+def guard(action: str, **loaders: type) -> Callable:
+    """Decorate a view with its policy decision.
+
+    `loaders` map a keyword to a model class: the URL argument `<kw>_id` is
+    loaded and passed to the view as `kw` (404 if missing). The decision is made
+    on the last loaded object (or None).
+    """
+    if action not in RULES:
+        raise KeyError(f"unknown policy action {action!r}")
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if action != "public" and not current_user.is_authenticated:
+                from clinic.extensions import login_manager
+
+                return login_manager.unauthorized()
+            target = None
+            for name, model in loaders.items():
+                obj = db.session.get(model, kwargs.pop(f"{name}_id"))
+                if obj is None:
+                    abort(404)
+                kwargs[name] = target = obj
+            if not allowed(current_user, action, target):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.policy_action = action
+        return wrapper
+
+    return decorate
+
+
+def check_all_routes_guarded(app: Flask) -> None:
+    """Raise if an endpoint was registered without `guard` (static files excepted)."""
+    missing = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if not hasattr(view, "policy_action")
+        and endpoint != "static"
+        and not endpoint.endswith(".static")
+    ]
+    if missing:
+        raise RuntimeError(
+            f"routes without a policy decision: {', '.join(sorted(missing))}"
+        )

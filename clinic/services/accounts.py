@@ -1,0 +1,167 @@
+"""Accounts: creating and changing users, logging in with a failed-login limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from clinic import audit
+from clinic.extensions import db
+from clinic.models import AuditEvent, Role, User, normalise_email, utcnow
+from clinic.services import ServiceError
+
+MIN_PASSWORD_LENGTH = 10
+USER_FIELDS = ("email", "name", "role", "active")
+# A real hash to check against when the email is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+    return generate_password_hash(
+        password, method=current_app.config["PASSWORD_METHOD"]
+    )
+
+
+def generate_password() -> str:
+    """A random password that is easy to read out (no look-alike characters)."""
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "-".join(
+        "".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4)
+    )
+
+
+def get_by_email(email: str) -> User | None:
+    return db.session.scalar(
+        sa.select(User).where(User.email == normalise_email(email))
+    )
+
+
+def create_user(
+    actor: User | None, *, email: str, name: str, role: Role | str, password: str
+) -> User:
+    """Create an account; raises ServiceError if the email is taken or the password weak."""
+    if get_by_email(email) is not None:
+        raise ServiceError(f"An account for {normalise_email(email)} already exists.")
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=Role(role),
+        password_hash=hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
+    db.session.commit()
+    return user
+
+
+def update_user(
+    actor: User, user: User, *, email: str, name: str, role: Role | str
+) -> User:
+    before = audit.snapshot(user, USER_FIELDS)
+    other = get_by_email(email)
+    if other is not None and other.id != user.id:
+        raise ServiceError(f"An account for {normalise_email(email)} already exists.")
+    if user.id == actor.id and Role(role) != Role.ADMIN:
+        raise ServiceError("You cannot remove your own administrator role.")
+    user.email, user.name, user.role = email, name.strip(), Role(role)
+    audit.record(
+        actor,
+        "user.update",
+        user,
+        before=before,
+        after=audit.snapshot(user, USER_FIELDS),
+    )
+    db.session.commit()
+    return user
+
+
+def set_active(actor: User, user: User, active: bool) -> User:
+    if user.id == actor.id and not active:
+        raise ServiceError("You cannot deactivate your own account.")
+    before = audit.snapshot(user, USER_FIELDS)
+    user.active = active
+    action = "user.activate" if active else "user.deactivate"
+    audit.record(
+        actor, action, user, before=before, after=audit.snapshot(user, USER_FIELDS)
+    )
+    db.session.commit()
+    return user
+
+
+def reset_password(actor: User, user: User) -> str:
+    """Give the user a new random password and return it (shown once to the admin)."""
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    audit.record(actor, "user.reset_password", user)
+    db.session.commit()
+    return password
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password_hash(user.password_hash, current):
+        raise ServiceError("Your current password is not correct.")
+    user.password_hash = hash_password(new)
+    audit.record(user, "user.change_password", user)
+    db.session.commit()
+
+
+@dataclass
+class LoginResult:
+    user: User | None = None
+    error: str | None = None
+    locked: bool = False
+
+
+def _recent_failures(*, email: str | None = None, ip: str | None = None) -> int:
+    window = dt.timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    query = sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "auth.login_failed", AuditEvent.at >= utcnow() - window
+    )
+    if email is not None:
+        query = query.where(
+            AuditEvent.object_type == "login", AuditEvent.object_id == email
+        )
+    if ip is not None:
+        query = query.where(AuditEvent.ip == ip)
+    return db.session.scalar(query) or 0
+
+
+def authenticate(email: str, password: str, ip: str | None) -> LoginResult:
+    """Check a login attempt; failures are audited and counted for the rate limit."""
+    email = normalise_email(email)
+    config = current_app.config
+    minutes = config["LOGIN_LOCKOUT_MINUTES"]
+    if _recent_failures(email=email) >= config["LOGIN_MAX_FAILURES"] or (
+        ip and _recent_failures(ip=ip) >= config["LOGIN_MAX_FAILURES_PER_IP"]
+    ):
+        return LoginResult(
+            error=f"Too many failed sign-in attempts. Please wait {minutes} minutes and try again.",
+            locked=True,
+        )
+    user = get_by_email(email)
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.active:
+        audit.record(None, "auth.login_failed", object_type="login", object_id=email)
+        db.session.commit()
+        if user is not None and ok and not user.active:
+            return LoginResult(
+                error="This account has been deactivated. Ask CAP staff to reactivate it."
+            )
+        return LoginResult(error="Email or password is not correct.")
+    user.last_login_at = utcnow()
+    audit.record(user, "auth.login", user)
+    db.session.commit()
+    return LoginResult(user=user)
+
+
+def record_logout(user: User) -> None:
+    audit.record(user, "auth.logout", user)
+    db.session.commit()

@@ -1,0 +1,172 @@
+"""The authorization matrix: every URL rule, every role, own and foreign objects."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from clinic.models import Role
+from clinic.policy import check_all_routes_guarded, guard
+from tests import builders
+
+OK = "ok"
+ROLES = ["anonymous", "admin", "coach", "director", "dean"]
+EVERYONE = {"admin": OK, "coach": OK, "director": OK, "dean": OK}
+ADMIN_ONLY = {"admin": OK, "coach": 403, "director": 403, "dean": 403}
+# (own object, foreign object): "own" is the course/clinic the coach and director belong to.
+SCOPED = (EVERYONE, {"admin": OK, "coach": 403, "director": 403, "dean": OK})
+
+EXPECTED: dict[str, tuple[dict, dict]] = {
+    "auth.login": (EVERYONE, EVERYONE),
+    "auth.logout": (EVERYONE, EVERYONE),
+    "auth.change_password": (EVERYONE, EVERYONE),
+    "main.home": (EVERYONE, EVERYONE),
+    "main.courses": (EVERYONE, EVERYONE),
+    "main.clinics": (EVERYONE, EVERYONE),
+    "main.course": SCOPED,
+    "main.clinic": SCOPED,
+    "admin.users": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.new_user": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.edit_user": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.set_user_active": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.reset_password": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.courses": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.new_course": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.edit_course": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.new_clinic": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.clinic_coaches": (ADMIN_ONLY, ADMIN_ONLY),
+    "admin.audit_log": (ADMIN_ONLY, ADMIN_ONLY),
+}
+PUBLIC = {"auth.login"}
+
+
+def _rules(app):
+    return [
+        r
+        for r in app.url_map.iter_rules()
+        if r.endpoint != "static" and not r.endpoint.endswith(".static")
+    ]
+
+
+def _url(rule, objects: dict) -> str:
+    values = {arg: objects[arg] for arg in rule.arguments}
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _objects(world, own: bool) -> dict:
+    course = world.course if own else world.other_course
+    clinic = world.clinic if own else world.other_clinic
+    return {"course_id": course.id, "clinic_id": clinic.id, "user_id": world.target.id}
+
+
+def test_every_route_has_an_expected_decision(app):
+    endpoints = {r.endpoint for r in _rules(app)}
+    assert endpoints == set(EXPECTED), (
+        "add new routes to EXPECTED with their policy decision"
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_authorization_matrix(app, client, world, role):
+    app.config["WTF_CSRF_ENABLED"] = False
+    world.target = builders.gen_user(Role.DIRECTOR, name="Target User")
+    if role != "anonymous":
+        user = world.users[role]
+        response = client.post(
+            "/auth/login", data={"email": user.email, "password": builders.PASSWORD}
+        )
+        assert response.status_code == 302, f"{role} could not sign in"
+    failures = []
+    for rule in _rules(app):
+        for own in (True, False):
+            url = _url(rule, _objects(world, own))
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                if rule.endpoint == "auth.logout":
+                    continue  # signing out mid-walk would end the session; covered in test_auth
+                response = client.open(url, method=method)
+                status = response.status_code
+                sent_to_login = (
+                    status == 302 and "/auth/login" in response.headers["Location"]
+                )
+                if role == "anonymous":
+                    expected = OK if rule.endpoint in PUBLIC else "login"
+                else:
+                    expected = EXPECTED[rule.endpoint][0 if own else 1][role]
+                if expected == OK:
+                    # Allowed: the view ran (a form may still reject empty input with 400).
+                    good = status not in (401, 403, 404, 500) and not sent_to_login
+                elif expected == "login":
+                    good = sent_to_login
+                else:
+                    good = status == expected
+                if not good:
+                    failures.append(
+                        f"{method} {url} as {role}: got {status}, expected {expected}"
+                    )
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["admin", "dean"])
+def test_missing_objects_answer_404(app, client, world, role):
+    app.config["WTF_CSRF_ENABLED"] = False
+    client.post(
+        "/auth/login",
+        data={"email": world.users[role].email, "password": builders.PASSWORD},
+    )
+    for rule in _rules(app):
+        if (
+            rule.arguments
+            and "GET" in rule.methods
+            and not rule.endpoint.startswith("admin.")
+            or (role == "admin" and rule.arguments and "GET" in rule.methods)
+        ):
+            url = _url(rule, {"course_id": 9999, "clinic_id": 9999, "user_id": 9999})
+            assert client.get(url).status_code == 404, url
+
+
+def test_unguarded_route_stops_the_app():
+    app = Flask(__name__)
+
+    @app.get("/open")
+    def open_view():
+        return "no policy"
+
+    with pytest.raises(RuntimeError, match="open_view"):
+        check_all_routes_guarded(app)
+
+
+def test_guarded_route_passes():
+    app = Flask(__name__)
+
+    @app.get("/fine")
+    @guard("public")
+    def fine():
+        return "ok"
+
+    check_all_routes_guarded(app)
+
+
+def test_dean_sees_every_clinic_but_changes_nothing(client, auth, world):
+    auth.login(world.dean.email)
+    page = client.get("/").get_data(as_text=True)
+    assert "NEPH 610" in page and "CARD 630" in page
+    assert "Manage courses" not in page
+    assert client.post(
+        f"/admin/users/{world.director.id}/active", data={"active": "0"}
+    ).status_code in (400, 403)
+
+
+def test_director_home_lists_only_their_courses(client, auth, world):
+    auth.login(world.director.email)
+    page = client.get("/").get_data(as_text=True)
+    assert "NEPH 610" in page
+    assert "CARD 630" not in page
+    assert "CARD 630" not in client.get("/clinics").get_data(as_text=True)
+    assert "CARD 630" not in client.get("/courses").get_data(as_text=True)
+
+
+def test_coach_home_lists_only_assigned_clinics(client, auth, world):
+    auth.login(world.coach.email)
+    page = client.get("/").get_data(as_text=True)
+    assert "NEPH 610" in page
+    assert "CARD 630" not in page

@@ -1,0 +1,98 @@
+"""The `clinic` command line through Flask's CLI runner."""
+
+import os
+import stat
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from clinic.extensions import db
+from clinic.models import Clinic, Role, User
+from clinic.services import accounts
+
+
+def test_init_creates_secret_and_schema(app, runner):
+    db.drop_all()
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    secret = os.path.join(app.instance_path, "secret_key")
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+    assert "database schema is up to date" in result.output
+    assert "users" in sa.inspect(db.engine).get_table_names()
+    # A second init keeps the key.
+    before = Path(secret).read_text()
+    assert runner.invoke(args=["init"]).exit_code == 0
+    assert Path(secret).read_text() == before
+
+
+def test_create_user_with_password_stdin(runner):
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "Dean@School.example.edu",
+            "--role",
+            "dean",
+            "--name",
+            "Dina Dean",
+            "--password-stdin",
+        ],
+        input="a long password\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = accounts.get_by_email("dean@school.example.edu")
+    assert user.role == Role.DEAN and user.name == "Dina Dean"
+
+
+def test_create_user_prompts_for_password(runner):
+    result = runner.invoke(
+        args=["create-user", "c@school.example.edu", "--role", "coach", "--name", "C"],
+        input="a long password\na long password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert accounts.get_by_email("c@school.example.edu") is not None
+
+
+def test_create_user_errors_are_clear(runner, world):
+    result = runner.invoke(
+        args=[
+            "create-user",
+            world.coach.email,
+            "--role",
+            "coach",
+            "--name",
+            "X",
+            "--password-stdin",
+        ],
+        input="a long password\n",
+    )
+    assert result.exit_code == 1 and "already exists" in result.output
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "short@school.example.edu",
+            "--role",
+            "coach",
+            "--name",
+            "X",
+            "--password-stdin",
+        ],
+        input="short\n",
+    )
+    assert result.exit_code == 1 and "at least 10 characters" in result.output
+    result = runner.invoke(
+        args=["create-user", "x@school.example.edu", "--role", "king", "--name", "X"]
+    )
+    assert result.exit_code == 2
+
+
+def test_demo_loads_accounts_for_every_role(runner):
+    db.drop_all()
+    result = runner.invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    for role in Role:
+        assert f"{role.value} " in result.output
+    assert db.session.scalar(sa.select(sa.func.count(Clinic.id))) >= 4
+    # Running it again refreshes the passwords and adds nothing twice.
+    again = runner.invoke(args=["demo", "--no-serve"])
+    assert again.exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 6
