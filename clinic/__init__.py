@@ -41,10 +41,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _finish_config(app)
 
+    from clinic.rubric_cache import get_rubric
+
+    get_rubric(
+        app.config["RUBRIC_DIR"]
+    )  # an invalid rubric stops the app here, with every error
+
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    register_security_headers(app)
     register_commands(app)
 
     from clinic.policy import check_all_routes_guarded
@@ -61,9 +68,7 @@ def _finish_config(app: Flask) -> None:
         # Sessions would not survive a restart; `clinic init` writes a permanent key.
         config["SECRET_KEY"] = secrets.token_hex(32)
         config["SECRET_KEY_EPHEMERAL"] = True
-        log.warning(
-            "No secret key configured: run `clinic init` to create one in the instance folder."
-        )
+        log.debug("No secret key configured: a random one is used until `clinic init`.")
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"]) * 1024 * 1024
     app.session_interface = SessionInterface()
     if config.get("PROXY_COUNT"):
@@ -84,6 +89,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     bootstrap.init_app(app)
     login_manager.init_app(app)
+    from clinic import jobs
+
+    jobs.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
@@ -99,11 +107,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from clinic.admin import bp as admin_bp
     from clinic.auth import bp as auth_bp
+    from clinic.documents import bp as documents_bp
     from clinic.main import bp as main_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(documents_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -129,6 +139,26 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("datetime")
     def format_datetime(value) -> str:
         return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
 
 
 def register_commands(app: Flask) -> None:

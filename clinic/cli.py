@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -90,14 +91,59 @@ def create_user_command(email: str, role: str, name: str, password_stdin: bool) 
 @click.option(
     "--workers", default=2, show_default=True, type=int, help="Web server processes."
 )
+@click.option("--no-worker", is_flag=True, help="Serve pages only; run `clinic worker` elsewhere.")
 @with_appcontext
-def serve_command(host: str, port: int, workers: int) -> None:
+def serve_command(host: str, port: int, workers: int, no_worker: bool) -> None:
     """Serve the app with gunicorn (a production WSGI server)."""
-    serve(current_app._get_current_object(), host, port, workers)
+    if current_app.config.get("SECRET_KEY_EPHEMERAL"):
+        click.echo(
+            "Warning: no secret key; run `clinic init` so sign-ins survive a restart.",
+            err=True,
+        )
+    serve(
+        current_app._get_current_object(),
+        host,
+        port,
+        workers,
+        with_worker=not no_worker,
+    )
 
 
-def serve(app: Flask, host: str, port: int, workers: int = 2) -> None:
+@click.command("worker")
+@click.option(
+    "--workers", default=2, show_default=True, type=int, help="Jobs run at once."
+)
+@with_appcontext
+def worker_command(workers: int) -> None:
+    """Run background analysis workers (any number of machines may run them)."""
+    from clinic.jobs import run_worker
+
+    run_worker(current_app._get_current_object(), workers)
+
+
+def serve(
+    app: Flask, host: str, port: int, workers: int = 2, with_worker: bool = True
+) -> None:
+    """gunicorn for the pages, plus (embedded default) a job worker in a child process."""
+    import atexit
+    import subprocess
+
     from gunicorn.app.base import BaseApplication
+
+    if with_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "clinic", "worker"])
+        master = os.getpid()
+
+        def stop_worker() -> None:
+            # gunicorn's forked web workers inherit this hook; only the master acts.
+            if os.getpid() == master and worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+
+        atexit.register(stop_worker)
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -138,7 +184,13 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI group."""
-    for command in (init_command, create_user_command, serve_command, demo_command):
+    for command in (
+        init_command,
+        create_user_command,
+        serve_command,
+        worker_command,
+        demo_command,
+    ):
         app.cli.add_command(command)
     try:
         from clinic.cli_analysis import analyze_command, rubric_group

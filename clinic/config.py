@@ -19,6 +19,7 @@ ENV_SETTINGS: dict[str, tuple[str, type]] = {
     "LOGIN_MAX_FAILURES": ("LOGIN_MAX_FAILURES", int),
     "LOGIN_LOCKOUT_MINUTES": ("LOGIN_LOCKOUT_MINUTES", int),
     "PROXY_COUNT": ("PROXY_COUNT", int),
+    "JOB_STALE_SECONDS": ("JOB_STALE_SECONDS", int),
     "SESSION_COOKIE_SECURE": (
         "SESSION_COOKIE_SECURE",
         lambda v: v.lower() in {"1", "true", "yes", "on"},
@@ -47,6 +48,8 @@ def defaults(instance_path: Path) -> dict:
         "LOGIN_LOCKOUT_MINUTES": 15,
         "PASSWORD_METHOD": "scrypt",
         "PROXY_COUNT": 0,
+        "JOB_STALE_SECONDS": 120,
+        "JOBS_IMMEDIATE": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

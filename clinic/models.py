@@ -51,7 +51,7 @@ class ClinicStatus(str, enum.Enum):
         return self.value.replace("_", " ").capitalize()
 
 
-def _enum_column(enum_cls: type[enum.Enum], default: enum.Enum) -> Any:
+def _enum_column(enum_cls: type[enum.Enum], default: enum.Enum | None) -> Any:
     # Stored as plain strings with a CHECK constraint: portable and diff-stable in Alembic.
     return mapped_column(
         sa.Enum(
@@ -63,6 +63,7 @@ def _enum_column(enum_cls: type[enum.Enum], default: enum.Enum) -> Any:
             validate_strings=True,
         ),
         default=default,
+        nullable=default is None,
     )
 
 
@@ -184,6 +185,9 @@ class Clinic(db.Model):
     coaches: Mapped[list[User]] = relationship(
         secondary=clinic_coaches, back_populates="coached_clinics", order_by="User.name"
     )
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="clinic", order_by="Document.title", cascade="all, delete-orphan"
+    )
 
     def __str__(self) -> str:
         return f"{self.course.code} {self.academic_year}"
@@ -209,3 +213,226 @@ class AuditEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
     __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
+
+
+class VersionStatus(str, enum.Enum):
+    QUEUED = "queued"
+    EXTRACTING = "extracting"
+    ANALYSING = "analysing"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def finished(self) -> bool:
+        return self in (VersionStatus.DONE, VersionStatus.FAILED)
+
+
+class FindingStatus(str, enum.Enum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class DismissReason(str, enum.Enum):
+    NOT_ABOUT_RACE = "not_about_race"
+    RACE_CONSCIOUS = "race_conscious"
+    CLINICALLY_JUSTIFIED = "clinically_justified"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "not_about_race": "Not about race",
+            "race_conscious": "Race-conscious in context",
+            "clinically_justified": "Clinically justified (with citation)",
+            "duplicate": "Duplicate",
+            "other": "Other",
+        }[self.value]
+
+
+class MatchState(str, enum.Enum):
+    NEW = "new"
+    PERSISTING = "persisting"
+
+
+class Document(db.Model):
+    """An uploaded teaching material; its content lives in its versions."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    title: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
+    clinic: Mapped[Clinic | None] = relationship(back_populates="documents")
+    owner: Mapped[User | None] = relationship()
+    versions: Mapped[list[DocumentVersion]] = relationship(
+        back_populates="document",
+        order_by="DocumentVersion.number",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def latest(self) -> DocumentVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+class DocumentVersion(db.Model):
+    """One upload of a document: its stored file, analysis status and findings."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "document_id", "number", name="uq_document_versions_number"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("documents.id", ondelete="CASCADE")
+    )
+    number: Mapped[int] = mapped_column()
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    uploaded_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    status: Mapped[VersionStatus] = _enum_column(VersionStatus, VersionStatus.QUEUED)
+    progress: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    warnings: Mapped[list | None] = mapped_column(sa.JSON)
+    kind: Mapped[str | None] = mapped_column(sa.String(16))
+    page_count: Mapped[int | None] = mapped_column()
+    word_count: Mapped[int | None] = mapped_column()
+    rubric_version: Mapped[str | None] = mapped_column(sa.String(80))
+    attempts: Mapped[int] = mapped_column(default=0)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    started_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Findings of the previous version that no finding here matched.
+    resolved_count: Mapped[int | None] = mapped_column()
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+    uploaded_by: Mapped[User | None] = relationship()
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="version",
+        order_by="Segment.ordinal",
+        cascade="all, delete-orphan",
+    )
+    findings: Mapped[list[Finding]] = relationship(
+        back_populates="version",
+        order_by="Finding.id",
+        cascade="all, delete-orphan",
+        foreign_keys="Finding.version_id",
+    )
+
+    @property
+    def label(self) -> str:
+        return f"version {self.number}"
+
+
+class Segment(db.Model):
+    """A located piece of a version's text (slide part, PDF block, paragraph)."""
+
+    __tablename__ = "segments"
+    __table_args__ = (sa.Index("ix_segments_version_ordinal", "version_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("document_versions.id", ondelete="CASCADE")
+    )
+    ordinal: Mapped[int] = mapped_column()
+    text: Mapped[str] = mapped_column(sa.Text)
+    location: Mapped[dict] = mapped_column(sa.JSON)
+    # PDF geometry (boxes, page_box, rotation) as given by clinic.ingest.Segment.to_dict.
+    geometry: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    version: Mapped[DocumentVersion] = relationship(back_populates="segments")
+
+
+class Finding(db.Model):
+    """A flagged passage (machine or coach), with the coach's decision on it."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("document_versions.id", ondelete="CASCADE"), index=True
+    )
+    segment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("segments.id", ondelete="CASCADE")
+    )
+    criterion_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    title: Mapped[str] = mapped_column(sa.String(255))
+    category: Mapped[str] = mapped_column(sa.String(32))
+    severity: Mapped[str] = mapped_column(sa.String(8))
+    machine_severity: Mapped[str | None] = mapped_column(sa.String(8))
+    rubric_version: Mapped[str | None] = mapped_column(sa.String(80))
+    location: Mapped[dict] = mapped_column(sa.JSON)
+    start: Mapped[int] = mapped_column()
+    end: Mapped[int] = mapped_column()
+    matched_text: Mapped[str] = mapped_column(sa.Text)
+    sentence: Mapped[str] = mapped_column(sa.Text)
+    sentence_key: Mapped[str] = mapped_column(sa.String(64))
+    cues: Mapped[list | None] = mapped_column(sa.JSON)
+    rects: Mapped[list | None] = mapped_column(sa.JSON)
+    source: Mapped[str] = mapped_column(sa.String(8), default="machine")
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    status: Mapped[FindingStatus] = _enum_column(FindingStatus, FindingStatus.OPEN)
+    dismiss_reason: Mapped[DismissReason | None] = _enum_column(DismissReason, None)
+    decision_comment: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    match_state: Mapped[MatchState] = _enum_column(MatchState, MatchState.NEW)
+    previous_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("findings.id", ondelete="SET NULL")
+    )
+    # Set on a finding when a later version no longer contains it.
+    resolved_in_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("document_versions.id", ondelete="SET NULL")
+    )
+
+    version: Mapped[DocumentVersion] = relationship(
+        back_populates="findings", foreign_keys=[version_id]
+    )
+    segment: Mapped[Segment] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    previous: Mapped[Finding | None] = relationship(
+        remote_side=[id], foreign_keys=[previous_id]
+    )
+
+    @property
+    def location_label(self) -> str:
+        from clinic.ingest import Location
+
+        return Location.from_dict(self.location).label()

@@ -16,7 +16,7 @@ from flask import Flask, abort
 from flask_login import current_user
 
 from clinic.extensions import db
-from clinic.models import Clinic, Course, Role, User
+from clinic.models import Clinic, Course, Document, Role, User
 
 Rule = Callable[[Any, Any], bool]
 
@@ -56,12 +56,54 @@ def _can_view_clinic(user, clinic: Clinic) -> bool:
     return False
 
 
+def _can_upload_to_clinic(user, clinic: Clinic) -> bool:
+    if not _authenticated(user, None):
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.DIRECTOR:
+        return user in clinic.course.directors
+    if user.role == Role.COACH:
+        return user in clinic.coaches
+    return False
+
+
+def _can_review_clinic(user, clinic: Clinic | None) -> bool:
+    if clinic is None or not _authenticated(user, None):
+        return False
+    return user.role == Role.ADMIN or (user.role == Role.COACH and user in clinic.coaches)
+
+
+def _document_rule(clinic_rule: Rule) -> Rule:
+    def rule(user, document: Document) -> bool:
+        if document.clinic is None:  # a private self-check: its owner only
+            return _authenticated(user, None) and document.owner_id == user.id
+        return clinic_rule(user, document.clinic)
+
+    return rule
+
+
+def _via_version(document_rule: Rule) -> Rule:
+    return lambda user, version: document_rule(user, version.document)
+
+
+def _via_finding(version_rule: Rule) -> Rule:
+    return lambda user, finding: version_rule(user, finding.version)
+
+
 RULES: dict[str, Rule] = {
     "public": lambda _user, _obj: True,
     "authenticated": _authenticated,
     "admin": _is(Role.ADMIN),
     "course.view": _can_view_course,
     "clinic.view": _can_view_clinic,
+    "clinic.upload": _can_upload_to_clinic,
+    "clinic.review": _can_review_clinic,
+    "document.view": _document_rule(_can_view_clinic),
+    "document.upload": _document_rule(_can_upload_to_clinic),
+    "version.view": _via_version(_document_rule(_can_view_clinic)),
+    "version.annotate": _via_version(_document_rule(_can_review_clinic)),
+    "finding.decide": _via_finding(_via_version(_document_rule(_can_review_clinic))),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from types import SimpleNamespace
 
@@ -80,6 +81,45 @@ def gen_clinic(
     return clinic
 
 
+LECTURE_TEXT = (
+    "Renal physiology, week 3.\n\n"
+    "Estimate kidney function with the CKD-EPI equation, multiplying by 1.159 if the patient is Black.\n\n"
+    "Black patients have higher muscle mass than White patients.\n\n"
+    "Review the white blood cell count before the biopsy."
+)
+
+
+@functools.cache
+def lecture_pdf() -> bytes:
+    """A two-page PDF lecture with race-based content on page 2 (built once per run)."""
+    import weasyprint
+
+    paragraphs = LECTURE_TEXT.split("\n\n")
+    html = (
+        f"<h1>{paragraphs[0]}</h1><p>Kidneys filter the blood.</p>"
+        f"<p style='page-break-before:always'>{paragraphs[1]}</p><p>{paragraphs[2]}</p><p>{paragraphs[3]}</p>"
+    )
+    return weasyprint.HTML(string=html).write_pdf()
+
+
+def gen_version(
+    clinic: Clinic | None,
+    uploader: User,
+    *,
+    filename: str = "lecture.txt",
+    data: bytes | None = None,
+    document=None,
+):
+    """Upload through the real service (the analysis job runs at once in tests)."""
+    from clinic.services import documents
+
+    if data is None:
+        data = LECTURE_TEXT.encode()
+    result = documents.upload(uploader, clinic, filename, data, document)
+    db.session.refresh(result.version)
+    return result.version
+
+
 def world() -> SimpleNamespace:
     """One user per role; `course`/`clinic` belong to director+coach, `other_*` to nobody of them."""
     admin = gen_user(Role.ADMIN, name="Ada Admin")
@@ -94,7 +134,19 @@ def world() -> SimpleNamespace:
         code="CARD 630", title="Cardiology", directors=[other_director]
     )
     other_clinic = gen_clinic(other_course, coaches=[other_coach])
+    version = gen_version(
+        clinic, director, filename="renal-lecture.pdf", data=lecture_pdf()
+    )
+    other_version = gen_version(
+        other_clinic, other_director, filename="cardio.pdf", data=lecture_pdf()
+    )
     return SimpleNamespace(
+        version=version,
+        document=version.document,
+        finding=version.findings[0],
+        other_version=other_version,
+        other_document=other_version.document,
+        other_finding=other_version.findings[0],
         admin=admin,
         coach=coach,
         other_coach=other_coach,

@@ -33,6 +33,8 @@ def app(tmp_path):
         "UPLOAD_FOLDER": str(tmp_path / "instance" / "files"),
         # A fast hash keeps the suite quick; test_auth checks that the default is scrypt.
         "PASSWORD_METHOD": "pbkdf2:sha256:1000",
+        # Jobs run at once, inside the request; test_jobs also runs a real worker process.
+        "JOBS_IMMEDIATE": True,
     }
     app = create_app(config)
     with app.app_context():

@@ -37,6 +37,28 @@ EXPECTED: dict[str, tuple[dict, dict]] = {
     "admin.clinic_coaches": (ADMIN_ONLY, ADMIN_ONLY),
     "admin.audit_log": (ADMIN_ONLY, ADMIN_ONLY),
 }
+UPLOADERS = (
+    {"admin": OK, "coach": OK, "director": OK, "dean": 403},
+    {"admin": OK, "coach": 403, "director": 403, "dean": 403},
+)
+REVIEWERS = (
+    {"admin": OK, "coach": OK, "director": 403, "dean": 403},
+    {"admin": OK, "coach": 403, "director": 403, "dean": 403},
+)
+EXPECTED.update(
+    {
+        "documents.upload": UPLOADERS,
+        "documents.upload_revision": UPLOADERS,
+        "documents.document": SCOPED,
+        "documents.version_status": SCOPED,
+        "documents.version_file": SCOPED,
+        "documents.page_image": SCOPED,
+        "documents.review": SCOPED,
+        "documents.decide": REVIEWERS,
+        "documents.add_finding": REVIEWERS,
+        "documents.glossary": (EVERYONE, EVERYONE),
+    }
+)
 PUBLIC = {"auth.login"}
 
 
@@ -56,7 +78,16 @@ def _url(rule, objects: dict) -> str:
 def _objects(world, own: bool) -> dict:
     course = world.course if own else world.other_course
     clinic = world.clinic if own else world.other_clinic
-    return {"course_id": course.id, "clinic_id": clinic.id, "user_id": world.target.id}
+    version = world.version if own else world.other_version
+    return {
+        "course_id": course.id,
+        "clinic_id": clinic.id,
+        "user_id": world.target.id,
+        "document_id": version.document_id,
+        "version_id": version.id,
+        "finding_id": (world.finding if own else world.other_finding).id,
+        "page": 1,
+    }
 
 
 def test_every_route_has_an_expected_decision(app):
@@ -120,7 +151,14 @@ def test_missing_objects_answer_404(app, client, world, role):
             and not rule.endpoint.startswith("admin.")
             or (role == "admin" and rule.arguments and "GET" in rule.methods)
         ):
-            url = _url(rule, {"course_id": 9999, "clinic_id": 9999, "user_id": 9999})
+            ids = {
+                "course_id": 9999,
+                "clinic_id": 9999,
+                "user_id": 9999,
+                "document_id": 9999,
+            }
+            ids.update(version_id=9999, finding_id=9999, page=1)
+            url = _url(rule, ids)
             assert client.get(url).status_code == 404, url
 
 

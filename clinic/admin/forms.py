@@ -9,6 +9,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from clinic.models import CourseKind, Role
 
@@ -16,6 +17,13 @@ from clinic.models import CourseKind, Role
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes (easier than a multi-select box)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 ROLE_CHOICES = choices((r.value, r.label) for r in Role)
@@ -57,7 +65,7 @@ class CourseForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     kind = SelectField("Kind", choices=KIND_CHOICES)
     school = StringField("School", validators=[DataRequired(), Length(max=200)])
-    directors = SelectMultipleField("Directors", coerce=int, validate_choice=True)
+    directors = MultiCheckboxField("Directors", coerce=int, validate_choice=True)
     submit = SubmitField("Save course")
 
 
@@ -68,10 +76,10 @@ class ClinicForm(FlaskForm):
         validators=[DataRequired(), Length(max=7)],
         description="For example 2026-27.",
     )
-    coaches = SelectMultipleField("Coaches", coerce=int, validate_choice=True)
+    coaches = MultiCheckboxField("Coaches", coerce=int, validate_choice=True)
     submit = SubmitField("Create clinic")
 
 
 class ClinicCoachesForm(FlaskForm):
-    coaches = SelectMultipleField("Coaches", coerce=int, validate_choice=True)
+    coaches = MultiCheckboxField("Coaches", coerce=int, validate_choice=True)
     submit = SubmitField("Save coaches")

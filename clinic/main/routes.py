@@ -54,4 +54,8 @@ def clinics():
 @bp.get("/clinics/<int:clinic_id>")
 @guard("clinic.view", clinic=Clinic)
 def clinic(clinic: Clinic):
-    return render_template("clinics/detail.html", clinic=clinic)
+    from clinic.documents.forms import UploadForm
+    from clinic.policy import allowed
+
+    upload_form = UploadForm() if allowed(current_user, "clinic.upload", clinic) else None
+    return render_template("clinics/detail.html", clinic=clinic, upload_form=upload_form)

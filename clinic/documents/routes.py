@@ -1,0 +1,275 @@
+import hashlib
+import io
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+
+from clinic.admin.forms import choices
+from clinic.documents import bp
+from clinic.documents.forms import (
+    DecisionForm,
+    ManualFindingForm,
+    RevisionForm,
+    UploadForm,
+)
+from clinic.documents.presenters import build_groups, facet_counts, version_diff
+from clinic.extensions import db
+from clinic.models import (
+    Clinic,
+    Document,
+    DocumentVersion,
+    Finding,
+    Segment,
+    VersionStatus,
+)
+from clinic.policy import allowed, guard
+from clinic.rubric_cache import app_rubric
+from clinic.services import ServiceError, reviews
+from clinic.services import documents as document_service
+from clinic.storage import StorageError
+
+PAGE_WIDTHS = (800, 1200)
+
+
+def _upload_files(
+    files, clinic: Clinic | None, document: Document | None = None
+) -> bool:
+    ok = True
+    for storage in files:
+        if not storage or not storage.filename:
+            continue
+        data = storage.read()
+        try:
+            result = document_service.upload(
+                current_user, clinic, storage.filename, data, document
+            )
+        except (ServiceError, StorageError) as error:
+            flash(str(error), "danger")
+            ok = False
+        else:
+            flash(result.message, "success" if result.ok else "warning")
+    return ok
+
+
+@bp.post("/clinics/<int:clinic_id>/documents")
+@guard("clinic.upload", clinic=Clinic)
+def upload(clinic: Clinic):
+    form = UploadForm()
+    if form.validate_on_submit():
+        _upload_files(request.files.getlist(form.files.name), clinic)
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+    return redirect(url_for("main.clinic", clinic_id=clinic.id) + "#documents")
+
+
+@bp.get("/documents/<int:document_id>")
+@guard("document.view", document=Document)
+def document(document: Document):
+    return render_template(
+        "documents/detail.html",
+        document=document,
+        revision_form=RevisionForm(),
+    )
+
+
+@bp.post("/documents/<int:document_id>/versions")
+@guard("document.upload", document=Document)
+def upload_revision(document: Document):
+    form = RevisionForm()
+    if form.validate_on_submit():
+        files = request.files.getlist(form.files.name)[:1]
+        _upload_files(files, document.clinic, document)
+    else:
+        flash("Choose the revised file to upload.", "danger")
+    return redirect(url_for("documents.document", document_id=document.id))
+
+
+@bp.get("/versions/<int:version_id>/status")
+@guard("version.view", version=DocumentVersion)
+def version_status(version: DocumentVersion):
+    return jsonify(document_service.version_state(version))
+
+
+@bp.get("/versions/<int:version_id>/file")
+@guard("version.view", version=DocumentVersion)
+def version_file(version: DocumentVersion):
+    try:
+        data = document_service.file_store().get(version.sha256)
+    except StorageError as error:
+        current_app.logger.error("version %s: %s", version.id, error)
+        abort(404)
+    # Always a download, never shown inline: an uploaded file is not trusted content.
+    return send_file(
+        io.BytesIO(data),
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=version.filename,
+        max_age=0,
+    )
+
+
+@bp.get("/versions/<int:version_id>/pages/<int:page>.png")
+@guard("version.view", version=DocumentVersion)
+def page_image(version: DocumentVersion, page: int):
+    from clinic.ingest import IngestError, render_pdf_page
+
+    width = request.args.get("w", PAGE_WIDTHS[0], type=int)
+    if (
+        version.kind != "pdf"
+        or width not in PAGE_WIDTHS
+        or not 1 <= page <= (version.page_count or 0)
+    ):
+        abort(404)
+    cache = Path(current_app.instance_path) / "cache" / "pages" / version.sha256[:2]
+    target = cache / f"{version.sha256}-{page}-{width}.png"
+    if not target.exists():
+        try:
+            png = render_pdf_page(
+                document_service.file_store().get(version.sha256), page, width
+            )
+        except (IngestError, StorageError):
+            abort(404)
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{hashlib.sha1(png).hexdigest()[:8]}.tmp")
+        tmp.write_bytes(png)
+        tmp.replace(target)
+    response = send_file(target, mimetype="image/png", max_age=3600)
+    return response
+
+
+def _criterion_choices():
+    rubric = app_rubric()
+    return choices(
+        (c.id, f"{c.id} · {c.title}")
+        for c in sorted(rubric.criteria.values(), key=lambda c: c.id)
+    )
+
+
+@bp.get("/versions/<int:version_id>/review")
+@guard("version.view", version=DocumentVersion)
+def review(version: DocumentVersion):
+    findings = list(
+        db.session.scalars(
+            sa.select(Finding)
+            .where(Finding.version_id == version.id)
+            .order_by(Finding.segment_id, Finding.start)
+        )
+    )
+    can_decide = allowed(current_user, "version.annotate", version)
+    manual_form = ManualFindingForm()
+    manual_form.criterion.choices = _criterion_choices()
+    return render_template(
+        "documents/review.html",
+        version=version,
+        document=version.document,
+        findings=findings,
+        groups=build_groups(version, findings)
+        if version.status == VersionStatus.DONE
+        else [],
+        diff=version_diff(version, findings),
+        facets=facet_counts(findings),
+        rubric=app_rubric(),
+        can_decide=can_decide,
+        decision_form=DecisionForm(),
+        manual_form=manual_form,
+        page_widths=PAGE_WIDTHS,
+    )
+
+
+@bp.post("/findings/<int:finding_id>/decision")
+@guard("finding.decide", finding=Finding)
+def decide(finding: Finding):
+    form = DecisionForm()
+    back = (
+        url_for("documents.review", version_id=finding.version_id)
+        + f"#finding-{finding.id}"
+    )
+    if not form.validate_on_submit():
+        flash(
+            "The decision could not be saved: "
+            + "; ".join(e for errors in form.errors.values() for e in errors),
+            "danger",
+        )
+        return redirect(back)
+    try:
+        action = form.action.data
+        if action == "confirm":
+            reviews.confirm(current_user, finding, form.comment.data)
+        elif action == "dismiss":
+            reviews.dismiss(
+                current_user, finding, form.reason.data or "", form.comment.data
+            )
+        elif action == "reopen":
+            reviews.reopen(current_user, finding)
+        elif action == "severity":
+            reviews.set_severity(current_user, finding, form.severity.data or "")
+        else:
+            raise ServiceError("Unknown decision.")
+    except ServiceError as error:
+        flash(str(error), "danger")
+    else:
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(
+                {
+                    "id": finding.id,
+                    "status": finding.status.value,
+                    "severity": finding.severity,
+                }
+            )
+    return redirect(back)
+
+
+@bp.post("/versions/<int:version_id>/findings")
+@guard("version.annotate", version=DocumentVersion)
+def add_finding(version: DocumentVersion):
+    form = ManualFindingForm()
+    form.criterion.choices = _criterion_choices()
+    back = url_for("documents.review", version_id=version.id)
+    if not form.validate_on_submit():
+        flash(
+            "Select text in the document and choose a criterion to add a finding.",
+            "danger",
+        )
+        return redirect(back)
+    segment = db.session.get(Segment, form.segment_id.data)
+    if segment is None or segment.version_id != version.id:
+        flash("The selected text is not part of this version.", "danger")
+        return redirect(back)
+    criterion = app_rubric().criteria[form.criterion.data]
+    try:
+        finding = reviews.add_manual_finding(
+            current_user,
+            version,
+            segment,
+            form.start.data,
+            form.end.data,
+            criterion,
+            form.note.data,
+        )
+    except ServiceError as error:
+        flash(str(error), "danger")
+        return redirect(back)
+    flash(f"Finding added: {criterion.title}.", "success")
+    return redirect(back + f"#finding-{finding.id}")
+
+
+@bp.get("/glossary")
+@guard("authenticated")
+def glossary():
+    rubric = app_rubric()
+    terms = sorted(rubric.glossary.values(), key=lambda t: t.term.lower())
+    return render_template("documents/glossary.html", terms=terms, rubric=rubric)

@@ -1,0 +1,489 @@
+"""Documents: uploads, the analysis run behind a job, and revision matching."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import sqlalchemy as sa
+from flask import current_app
+
+from clinic import audit
+from clinic.extensions import db
+from clinic.models import (
+    Clinic,
+    Document,
+    DocumentVersion,
+    Finding,
+    FindingStatus,
+    MatchState,
+    Segment,
+    User,
+    VersionStatus,
+    utcnow,
+)
+from clinic.revisions import Item, match, sentence_key
+from clinic.services import ServiceError
+from clinic.storage import FileStore, StorageError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+PROGRESS_EVERY = 200  # segments between progress/heartbeat updates
+CARRIED_FIELDS = (
+    "status",
+    "dismiss_reason",
+    "decision_comment",
+    "decided_by_id",
+    "decided_at",
+    "severity",
+)
+
+
+def file_store() -> FileStore:
+    return FileStore(current_app.config["UPLOAD_FOLDER"])
+
+
+@dataclass
+class UploadResult:
+    version: DocumentVersion | None
+    message: str
+    ok: bool = True
+
+
+def _clean_filename(filename: str) -> str:
+    name = PurePath(filename.replace("\\", "/")).name.strip()
+    return "".join(ch for ch in name if ch.isprintable())[:255] or "upload"
+
+
+def _check_type(data: bytes, filename: str) -> None:
+    """Refuse at once what the analysis would refuse for its type (no job for it)."""
+    from clinic.ingest import IngestError, IngestLimits
+    from clinic.ingest.detect import detect
+
+    try:
+        detect(data, filename, IngestLimits())
+    except IngestError as error:
+        raise ServiceError(str(error)) from None
+
+
+def upload(
+    actor: User,
+    clinic: Clinic | None,
+    filename: str,
+    data: bytes,
+    document: Document | None = None,
+) -> UploadResult:
+    """Store one file and queue its analysis: a new document, or the next version of one.
+
+    Without `document`, a file named like an existing document of the clinic
+    becomes that document's next version. An unchanged file adds no version.
+    """
+    filename = _clean_filename(filename)
+    _check_type(data, filename)
+    if document is None and clinic is not None:
+        document = _document_by_filename(clinic, filename)
+    latest = document.latest if document else None
+    sha = file_store().put(data)  # raises StorageError before any row is written
+    if latest is not None and latest.sha256 == sha:
+        return UploadResult(
+            latest,
+            f"{filename} is unchanged since {latest.label}; nothing new to analyse.",
+        )
+    if document is None:
+        document = Document(
+            clinic=clinic, owner=actor, title=PurePath(filename).stem[:255] or filename
+        )
+        db.session.add(document)
+    version = DocumentVersion(
+        document=document,
+        number=(latest.number + 1) if latest else 1,
+        filename=filename,
+        sha256=sha,
+        size=len(data),
+        uploaded_by=actor,
+        status=VersionStatus.QUEUED,
+        progress=0,
+    )
+    db.session.add(version)
+    db.session.flush()
+    audit.record(
+        actor,
+        "version.upload",
+        version,
+        after={
+            "document": document.title,
+            "number": version.number,
+            "filename": filename,
+            "sha256": sha,
+        },
+    )
+    db.session.commit()
+    from clinic import jobs
+
+    jobs.enqueue_analysis(version.id)
+    what = (
+        f"{version.label} of {document.title}" if version.number > 1 else document.title
+    )
+    return UploadResult(
+        version, f"{filename} uploaded as {what}; analysis has started."
+    )
+
+
+def _document_by_filename(clinic: Clinic, filename: str) -> Document | None:
+    for document in clinic.documents:
+        latest = document.latest
+        if latest is not None and latest.filename.lower() == filename.lower():
+            return document
+    return None
+
+
+# --------------------------------------------------------------------------- the analysis job
+
+
+def _stale_after() -> dt.timedelta:
+    """How long without a heartbeat before a running analysis counts as abandoned."""
+    return dt.timedelta(seconds=current_app.config.get("JOB_STALE_SECONDS", 120))
+
+
+def _claim(version_id: int) -> bool:
+    """Take the version for this worker: queued, or abandoned by a dead worker."""
+    now = utcnow()
+    stale = now - _stale_after()
+    result = db.session.execute(
+        sa.update(DocumentVersion)
+        .where(
+            DocumentVersion.id == version_id,
+            sa.or_(
+                DocumentVersion.status == VersionStatus.QUEUED,
+                sa.and_(
+                    DocumentVersion.status.in_(
+                        [VersionStatus.EXTRACTING, VersionStatus.ANALYSING]
+                    ),
+                    DocumentVersion.heartbeat_at < stale,
+                ),
+            ),
+        )
+        .values(
+            status=VersionStatus.EXTRACTING,
+            progress=5,
+            attempts=DocumentVersion.attempts + 1,
+            heartbeat_at=now,
+            started_at=now,
+            error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _progress(version: DocumentVersion, status: VersionStatus, progress: int) -> None:
+    version.status, version.progress, version.heartbeat_at = status, progress, utcnow()
+    db.session.commit()
+
+
+def _fail(version: DocumentVersion, message: str) -> None:
+    version.status = VersionStatus.FAILED
+    version.error = message
+    version.finished_at = utcnow()
+    audit.record(None, "version.failed", version, after={"error": message})
+    db.session.commit()
+
+
+def run_analysis(version_id: int) -> str:
+    """Extract, analyse and store findings for one version; returns the final status.
+
+    Safe to run twice or after a crash: a version is claimed atomically and its
+    earlier partial results are replaced in one transaction.
+    """
+    from clinic.analysis import load_analyzer
+    from clinic.ingest import IngestError, IngestLimits, extract
+
+    if not _claim(version_id):
+        version = db.session.get(DocumentVersion, version_id)
+        return version.status.value if version else "missing"
+    version = db.session.get(DocumentVersion, version_id)
+    if version.attempts > MAX_ATTEMPTS:
+        _fail(
+            version,
+            "The analysis stopped several times without finishing. Please tell CAP staff.",
+        )
+        return version.status.value
+    try:
+        data = file_store().get(version.sha256)
+        limits = IngestLimits(**current_app.config.get("INGEST_LIMITS", {}))
+        extracted = extract(data, version.filename, limits)
+    except (IngestError, StorageError) as error:
+        _fail(version, str(error))
+        return version.status.value
+    version.kind, version.page_count, version.word_count = (
+        extracted.kind,
+        extracted.page_count,
+        extracted.word_count,
+    )
+    version.warnings = extracted.warnings or None
+    _progress(version, VersionStatus.ANALYSING, 20)
+
+    analyzer = load_analyzer(current_app.config["RUBRIC_DIR"])
+    texts = [s.text for s in extracted.segments]
+    results = []
+    for start in range(0, len(texts), PROGRESS_EVERY):
+        results.extend(analyzer.analyze_segments(texts[start : start + PROGRESS_EVERY]))
+        _progress(
+            version,
+            VersionStatus.ANALYSING,
+            20 + int(70 * min(1, (start + PROGRESS_EVERY) / max(1, len(texts)))),
+        )
+    _store_results(version, extracted.segments, results, analyzer.version_id)
+    return version.status.value
+
+
+def _store_results(
+    version: DocumentVersion, segments, results, rubric_version: str
+) -> None:
+    db.session.execute(sa.delete(Finding).where(Finding.version_id == version.id))
+    db.session.execute(sa.delete(Segment).where(Segment.version_id == version.id))
+    rows = []
+    for ordinal, seg in enumerate(segments):
+        geometry = None
+        if seg.boxes is not None:
+            full = seg.to_dict()
+            geometry = {k: full[k] for k in ("boxes", "page_box", "rotation")}
+        rows.append(
+            Segment(
+                version_id=version.id,
+                ordinal=ordinal,
+                text=seg.text,
+                location=seg.location.to_dict(),
+                geometry=geometry,
+            )
+        )
+    db.session.add_all(rows)
+    db.session.flush()
+    findings = []
+    for seg, row, seg_findings in zip(segments, rows, results):
+        for f in seg_findings:
+            findings.append(
+                Finding(
+                    version_id=version.id,
+                    segment_id=row.id,
+                    criterion_id=f.criterion_id,
+                    title=f.title,
+                    category=f.category,
+                    severity=f.severity,
+                    machine_severity=f.severity,
+                    rubric_version=rubric_version,
+                    location=row.location,
+                    start=f.start,
+                    end=f.end,
+                    matched_text=f.matched_text,
+                    sentence=f.sentence,
+                    sentence_key=sentence_key(f.sentence),
+                    cues=f.cues,
+                    rects=seg.highlight_rects(f.start, f.end) or None,
+                    source="machine",
+                )
+            )
+    db.session.add_all(findings)
+    db.session.flush()
+    _match_previous(version, rows, findings)
+    version.rubric_version = rubric_version
+    version.status, version.progress, version.finished_at = (
+        VersionStatus.DONE,
+        100,
+        utcnow(),
+    )
+    audit.record(
+        None,
+        "version.analysed",
+        version,
+        after={
+            "findings": len(version.findings),
+            "resolved": version.resolved_count,
+            "rubric": rubric_version,
+        },
+    )
+    db.session.commit()
+
+
+def _previous_version(version: DocumentVersion) -> DocumentVersion | None:
+    return db.session.scalar(
+        sa.select(DocumentVersion)
+        .where(
+            DocumentVersion.document_id == version.document_id,
+            DocumentVersion.number < version.number,
+            DocumentVersion.status == VersionStatus.DONE,
+        )
+        .order_by(DocumentVersion.number.desc())
+        .limit(1)
+    )
+
+
+def _carry(source: Finding, target: Finding) -> None:
+    for name in CARRIED_FIELDS:
+        setattr(target, name, getattr(source, name))
+    target.previous_id = source.id
+    target.match_state = MatchState.PERSISTING
+
+
+def _match_previous(
+    version: DocumentVersion, rows: list[Segment], findings: list[Finding]
+) -> None:
+    previous = _previous_version(version)
+    if previous is None:
+        version.resolved_count = None
+        return
+    old = list(
+        db.session.scalars(sa.select(Finding).where(Finding.version_id == previous.id))
+    )
+    old_machine = {f.id: f for f in old if f.source == "machine"}
+    result = match(
+        [
+            Item(f.id, f.criterion_id, f.sentence, f.matched_text)
+            for f in old_machine.values()
+        ],
+        [Item(f.id, f.criterion_id, f.sentence, f.matched_text) for f in findings],
+    )
+    by_id = {f.id: f for f in findings}
+    for current_id, previous_id in result.matched.items():
+        _carry(old_machine[previous_id], by_id[current_id])
+    _carry_dismissals_from_history(version, [by_id[i] for i in result.new])
+    manual_resolved = _carry_manual(
+        version, rows, [f for f in old if f.source == "manual"]
+    )
+    resolved = [old_machine[i] for i in result.resolved] + manual_resolved
+    for finding in resolved:
+        finding.resolved_in_version_id = version.id
+    version.resolved_count = len(resolved)
+
+
+def _carry_dismissals_from_history(
+    version: DocumentVersion, new: list[Finding]
+) -> None:
+    """A dismissed sentence stays dismissed when it comes back in any later version."""
+    if not new:
+        return
+    dismissed = db.session.scalars(
+        sa.select(Finding)
+        .join(DocumentVersion, Finding.version_id == DocumentVersion.id)
+        .where(
+            DocumentVersion.document_id == version.document_id,
+            DocumentVersion.number < version.number,
+            Finding.status == FindingStatus.DISMISSED,
+            Finding.sentence_key.in_({f.sentence_key for f in new}),
+        )
+        .order_by(Finding.id.desc())
+    )
+    latest: dict[tuple[str, str], Finding] = {}
+    for f in dismissed:
+        latest.setdefault((f.criterion_id, f.sentence_key), f)
+    for f in new:
+        source = latest.get((f.criterion_id, f.sentence_key))
+        if source is not None:
+            _carry(source, f)
+
+
+def _carry_manual(
+    version: DocumentVersion, rows: list[Segment], manual: list[Finding]
+) -> list[Finding]:
+    """Re-place coach findings where their words still stand; return those that went away."""
+    gone = []
+    for old in manual:
+        key = old.sentence_key
+        placed = False
+        for row in rows:
+            at = row.text.find(old.matched_text)
+            if at < 0:
+                continue
+            from clinic.analysis import split_sentences
+
+            sentence = next(
+                (row.text[s:e] for s, e in split_sentences(row.text) if s <= at < e),
+                row.text,
+            )
+            if sentence_key(sentence) != key and old.sentence.strip() not in row.text:
+                continue
+            new = Finding(
+                version_id=version.id,
+                segment_id=row.id,
+                criterion_id=old.criterion_id,
+                title=old.title,
+                category=old.category,
+                severity=old.severity,
+                machine_severity=None,
+                rubric_version=old.rubric_version,
+                location=row.location,
+                start=at,
+                end=at + len(old.matched_text),
+                matched_text=old.matched_text,
+                sentence=sentence,
+                sentence_key=sentence_key(sentence),
+                cues=old.cues,
+                rects=_rects(row, at, at + len(old.matched_text)),
+                source="manual",
+                note=old.note,
+                created_by_id=old.created_by_id,
+            )
+            db.session.add(new)
+            _carry(old, new)
+            placed = True
+            break
+        if not placed:
+            gone.append(old)
+    return gone
+
+
+def _rects(row: Segment, start: int, end: int) -> list | None:
+    if not row.geometry:
+        return None
+    from clinic.ingest import Segment as IngestSegment
+
+    seg = IngestSegment.from_dict(
+        {"text": row.text, "location": row.location, **row.geometry}
+    )
+    return seg.highlight_rects(start, end) or None
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def stale_versions() -> list[int]:
+    """Versions a dead worker left behind, or queued but never picked up."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            sa.select(DocumentVersion.id).where(
+                sa.or_(
+                    sa.and_(
+                        DocumentVersion.status.in_(
+                            [VersionStatus.EXTRACTING, VersionStatus.ANALYSING]
+                        ),
+                        DocumentVersion.heartbeat_at < now - _stale_after(),
+                    ),
+                    sa.and_(
+                        DocumentVersion.status == VersionStatus.QUEUED,
+                        DocumentVersion.uploaded_at < now - _stale_after(),
+                    ),
+                )
+            )
+        )
+    )
+
+
+def version_state(version: DocumentVersion) -> dict:
+    """What the status poller on the page shows."""
+    return {
+        "id": version.id,
+        "status": version.status.value,
+        "label": version.status.label,
+        "progress": version.progress,
+        "finished": version.status.finished,
+        "error": version.error,
+        "warnings": version.warnings or [],
+        "findings": len(version.findings)
+        if version.status == VersionStatus.DONE
+        else None,
+    }

@@ -1,0 +1,140 @@
+// Review screen: filters, keyboard shortcuts, linking marks and findings, text selection.
+(function () {
+  "use strict";
+  const root = document.getElementById("review");
+  if (!root) return;
+  const list = document.getElementById("findings");
+  const cards = Array.from(list.querySelectorAll("li.finding"));
+  const canDecide = root.dataset.canDecide === "true";
+  let current = -1;
+
+  function visible() { return cards.filter(function (c) { return !c.hidden; }); }
+
+  function marksFor(id) {
+    return document.querySelectorAll("mark.hl, .page-hl").length
+      ? Array.from(document.querySelectorAll("mark.hl, .page-hl")).filter(function (m) {
+          return (m.dataset.findings || m.dataset.finding || "").split(" ").indexOf(String(id)) >= 0;
+        })
+      : [];
+  }
+
+  function select(card, focusCard) {
+    cards.forEach(function (c) { c.classList.remove("active"); });
+    document.querySelectorAll(".hl.active, .page-hl.active").forEach(function (m) { m.classList.remove("active"); });
+    if (!card) return;
+    card.classList.add("active");
+    current = cards.indexOf(card);
+    const marks = marksFor(card.dataset.id);
+    marks.forEach(function (m) { m.classList.add("active"); });
+    if (marks.length) marks[0].scrollIntoView({ block: "center", behavior: "smooth" });
+    if (focusCard) { card.focus({ preventScroll: true }); card.scrollIntoView({ block: "nearest" }); }
+  }
+
+  function step(delta) {
+    const shown = visible();
+    if (!shown.length) return;
+    let i = shown.indexOf(cards[current]);
+    i = i < 0 ? (delta > 0 ? 0 : shown.length - 1) : Math.min(shown.length - 1, Math.max(0, i + delta));
+    select(shown[i], true);
+  }
+
+  // Filters
+  const filters = Array.from(document.querySelectorAll("[data-facet]"));
+  function applyFilters() {
+    let shown = 0;
+    cards.forEach(function (card) {
+      const ok = filters.every(function (f) { return !f.value || card.dataset[f.dataset.facet] === f.value; });
+      card.hidden = !ok;
+      if (ok) shown += 1;
+    });
+    document.getElementById("shown-count").textContent = shown;
+  }
+  filters.forEach(function (f) { f.addEventListener("change", applyFilters); });
+
+  // Cards and marks point at each other
+  cards.forEach(function (card) {
+    card.addEventListener("click", function (e) {
+      if (e.target.closest("form, details, a:not(.goto), select, button")) return;
+      e.preventDefault();
+      select(card, false);
+    });
+    card.addEventListener("focus", function () { if (cards[current] !== card) select(card, false); });
+  });
+  document.querySelectorAll("mark.hl, .page-hl").forEach(function (m) {
+    m.addEventListener("click", function (e) {
+      const id = (m.dataset.findings || m.dataset.finding || "").split(" ")[0];
+      const card = document.getElementById("finding-" + id);
+      if (card) { e.preventDefault(); if (card.hidden) { filters.forEach(function (f) { f.value = ""; }); applyFilters(); } select(card, true); }
+    });
+  });
+
+  // Keyboard shortcuts (not while typing in a field)
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.target.closest("input, textarea, select, [contenteditable]")) return;
+    const card = cards[current];
+    switch (e.key) {
+      case "j": case "n": step(1); break;
+      case "k": case "p": step(-1); break;
+      case "c":
+        if (canDecide && card && card.querySelector(".confirm-form")) card.querySelector(".confirm-form").requestSubmit();
+        else return;
+        break;
+      case "r":
+        if (canDecide && card && card.querySelector(".reopen-form")) card.querySelector(".reopen-form").requestSubmit();
+        else return;
+        break;
+      case "d":
+        if (canDecide && card && card.querySelector("details.dismiss")) {
+          const d = card.querySelector("details.dismiss");
+          d.open = true;
+          d.querySelector("select").focus();
+        } else return;
+        break;
+      default: return;
+    }
+    e.preventDefault();
+  });
+  // Enter on the reason list submits the dismissal
+  document.querySelectorAll(".dismiss-form select").forEach(function (s) {
+    s.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && s.value) { e.preventDefault(); s.form.requestSubmit(); }
+    });
+  });
+
+  // Open at the finding named in the URL (after a decision)
+  if (location.hash.indexOf("#finding-") === 0) {
+    const card = document.getElementById(location.hash.slice(1));
+    if (card) select(card, true);
+  }
+
+  // Manual findings from a text selection inside one segment
+  const form = document.getElementById("manual-form");
+  if (!form) return;
+  function offsetIn(seg, node, offset) {
+    const range = document.createRange();
+    range.setStart(seg, 0);
+    range.setEnd(node, offset);
+    return range.toString().length;
+  }
+  function onSelect() {
+    const sel = window.getSelection();
+    if (!sel || sel.rangeCount === 0 || sel.isCollapsed) return;
+    const range = sel.getRangeAt(0);
+    const a = range.startContainer.parentElement && range.startContainer.parentElement.closest(".seg");
+    const b = range.endContainer.parentElement && range.endContainer.parentElement.closest(".seg");
+    if (!a || a !== b) return;
+    const start = offsetIn(a, range.startContainer, range.startOffset);
+    const end = offsetIn(a, range.endContainer, range.endOffset);
+    if (end <= start || !a.textContent.slice(start, end).trim()) return;
+    form.querySelector("[name=segment_id]").value = a.dataset.segmentId;
+    form.querySelector("[name=start]").value = start;
+    form.querySelector("[name=end]").value = end;
+    document.getElementById("manual-quote").textContent = a.textContent.slice(start, end);
+    form.hidden = false;
+  }
+  const pane = document.getElementById("doc-pane");
+  pane.addEventListener("mouseup", onSelect);
+  pane.addEventListener("keyup", function (e) { if (e.shiftKey) onSelect(); });
+  document.getElementById("manual-cancel").addEventListener("click", function () { form.hidden = true; });
+})();
