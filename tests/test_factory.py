@@ -93,3 +93,15 @@ def test_error_pages_are_friendly(client, auth, world):
     response = client.get(f"/clinics/{world.other_clinic.id}")
     assert response.status_code == 403
     assert "does not have access" in response.get_data(as_text=True)
+
+
+def test_security_headers(client):
+    response = client.get("/auth/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert (
+        "script-src 'self'" in csp
+        and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    )
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
