@@ -107,7 +107,24 @@ def load_demo() -> list[DemoAccount]:
                 course_service.create_clinic(
                     admin, course=course, academic_year=year, coach_ids=ids(coaches)
                 )
+    _load_demo_materials()
     return result
+
+
+def _load_demo_materials() -> None:
+    """A lecture deck and a syllabus for NEPH 610, uploaded by its director (queued for analysis)."""
+    from clinic.demo_materials import lecture_deck, syllabus_pdf
+    from clinic.services import documents
+
+    course = db.session.scalar(sa.select(Course).where(Course.code == "NEPH 610"))
+    clinic = db.session.scalar(
+        sa.select(Clinic).where(
+            Clinic.course_id == course.id, Clinic.academic_year == "2026-27"
+        )
+    )
+    director = accounts.get_by_email("director@demo.example.edu")
+    documents.upload(director, clinic, "week3-renal-lecture.pptx", lecture_deck())
+    documents.upload(director, clinic, "neph610-syllabus.pdf", syllabus_pdf())
 
 
 def demo_user(email: str) -> User | None:
