@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from clinic import create_app  # noqa: E402
-from clinic.analysis import load_analyzer  # noqa: E402
-from clinic.demo_materials import lecture_deck  # noqa: E402
-from clinic.extensions import db  # noqa: E402
-from clinic.ingest import extract  # noqa: E402
+from clinic import create_app
+from clinic.analysis import load_analyzer
+from clinic.demo_materials import lecture_deck
+from clinic.extensions import db
+from clinic.ingest import extract
 
 
 def main() -> None:

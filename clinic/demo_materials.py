@@ -131,13 +131,17 @@ def lecture_deck(slides: int = len(SLIDES)) -> bytes:
 SYLLABUS = [
     (
         "Course goals",
-        "This course teaches renal physiology and the care of patients with kidney disease. "
-        "Race is a social category, not a biological one; we name racism when we discuss disparities.",
+        (
+            "This course teaches renal physiology and the care of patients with kidney disease. "
+            "Race is a social category, not a biological one; we name racism when we discuss disparities."
+        ),
     ),
     (
         "Week 2: Kidney function",
-        "Students calculate eGFR with the MDRD equation, which multiplies the result "
-        "by 1.212 for African American patients, and compare it with measured clearance.",
+        (
+            "Students calculate eGFR with the MDRD equation, which multiplies the result "
+            "by 1.212 for African American patients, and compare it with measured clearance."
+        ),
     ),
     (
         "Week 4: Stones",
@@ -145,8 +149,10 @@ SYLLABUS = [
     ),
     (
         "Week 6: Transplant",
-        "Deceased-donor kidneys are graded with the KDPI, which includes an "
-        "African American donor term.",
+        (
+            "Deceased-donor kidneys are graded with the KDPI, which includes an "
+            "African American donor term."
+        ),
     ),
     ("Assessment", "Weekly quizzes, a case write-up and a final examination."),
 ]
