@@ -23,6 +23,32 @@ def snapshot(obj: Any, fields: tuple[str, ...]) -> dict:
     return out
 
 
+def clinic_of(obj: Any) -> int | None:
+    """The clinic an object belongs to (for "what changed" lists), if any."""
+    from clinic.models import (
+        ActionItem,
+        Clinic,
+        CoachingSession,
+        Comment,
+        Document,
+        DocumentVersion,
+        Finding,
+        PedagogyScore,
+    )
+
+    if isinstance(obj, Clinic):
+        return obj.id
+    if isinstance(obj, (ActionItem, CoachingSession, PedagogyScore, Document)):
+        return obj.clinic_id
+    if isinstance(obj, DocumentVersion):
+        return obj.document.clinic_id
+    if isinstance(obj, Finding):
+        return obj.version.document.clinic_id
+    if isinstance(obj, Comment):
+        return obj.finding.version.document.clinic_id
+    return None
+
+
 def record(
     actor: User | None,
     action: str,
@@ -39,6 +65,7 @@ def record(
         if object_id is None and getattr(obj, "id", None) is not None:
             object_id = str(obj.id)
     event = AuditEvent(
+        clinic_id=clinic_of(obj),
         actor=actor if actor is not None and getattr(actor, "id", None) else None,
         action=action,
         object_type=object_type,
@@ -49,3 +76,32 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+DESCRIPTIONS = {
+    "comment.add": "commented on a finding",
+    "finding.confirm": "confirmed a finding",
+    "finding.dismiss": "dismissed a finding",
+    "finding.severity": "changed a finding's severity",
+    "finding.revised": "marked a finding as revised in the materials",
+    "version.upload": "uploaded {filename}",
+    "version.analysed": "analysis finished ({findings} findings)",
+    "version.failed": "analysis failed: {error}",
+    "action_item.create": "added the action item “{title}”",
+    "action_item.update": "updated the action item “{title}” ({status})",
+    "session.add": "logged a coaching session",
+    "document.share": "added a self-checked draft to the clinic",
+}
+
+
+def describe(event: AuditEvent) -> str:
+    """One line of plain text for an audit event, for the home page feed."""
+    if event.action == "clinic.transition":
+        from clinic.models import ClinicStatus
+
+        return f"moved the clinic to {ClinicStatus((event.after or {}).get('status', 'draft')).label.lower()}"
+    template = DESCRIPTIONS.get(event.action, event.action)
+    try:
+        return template.format(**(event.after or {}))
+    except (KeyError, IndexError, ValueError):
+        return template.split(" (")[0].replace("{", "").replace("}", "")

@@ -40,15 +40,22 @@ class CourseKind(str, enum.Enum):
 
 class ClinicStatus(str, enum.Enum):
     DRAFT = "draft"
-    SUBMITTED = "materials_submitted"
+    SUBMITTED = "submitted"
     IN_REVIEW = "in_review"
     FEEDBACK_SHARED = "feedback_shared"
-    PLAN_AGREED = "action_plan_agreed"
+    PLAN_AGREED = "plan_agreed"
     CLOSED = "closed"
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return {
+            "draft": "Draft",
+            "submitted": "Materials submitted",
+            "in_review": "In review",
+            "feedback_shared": "Feedback shared",
+            "plan_agreed": "Action plan agreed",
+            "closed": "Closed",
+        }[self.value]
 
 
 def _enum_column(enum_cls: type[enum.Enum], default: enum.Enum | None) -> Any:
@@ -106,6 +113,7 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(
         sa.DateTime(timezone=True)
     )
+    home_seen_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     directed_courses: Mapped[list[Course]] = relationship(
         secondary=course_directors, back_populates="directors", order_by="Course.code"
@@ -188,6 +196,15 @@ class Clinic(db.Model):
     documents: Mapped[list[Document]] = relationship(
         back_populates="clinic", order_by="Document.title", cascade="all, delete-orphan"
     )
+    action_items: Mapped[list[ActionItem]] = relationship(
+        back_populates="clinic", order_by="ActionItem.id", cascade="all, delete-orphan"
+    )
+    sessions: Mapped[list[CoachingSession]] = relationship(
+        order_by="CoachingSession.held_on.desc()", cascade="all, delete-orphan"
+    )
+    pedagogy_scores: Mapped[list[PedagogyScore]] = relationship(
+        cascade="all, delete-orphan"
+    )
 
     def __str__(self) -> str:
         return f"{self.course.code} {self.academic_year}"
@@ -209,6 +226,9 @@ class AuditEvent(db.Model):
     before: Mapped[dict | None] = mapped_column(sa.JSON)
     after: Mapped[dict | None] = mapped_column(sa.JSON)
     ip: Mapped[str | None] = mapped_column(sa.String(45))
+    clinic_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
 
     actor: Mapped[User | None] = relationship()
 
@@ -416,6 +436,11 @@ class Finding(db.Model):
     previous_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("findings.id", ondelete="SET NULL")
     )
+    # A director says the passage was revised; the coach verifies on the next version.
+    revised_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    revised_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     # Set on a finding when a later version no longer contains it.
     resolved_in_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("document_versions.id", ondelete="SET NULL")
@@ -427,8 +452,12 @@ class Finding(db.Model):
     segment: Mapped[Segment] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    revised_by: Mapped[User | None] = relationship(foreign_keys=[revised_by_id])
     previous: Mapped[Finding | None] = relationship(
         remote_side=[id], foreign_keys=[previous_id]
+    )
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="finding", order_by="Comment.id", cascade="all, delete-orphan"
     )
 
     @property
@@ -436,3 +465,172 @@ class Finding(db.Model):
         from clinic.ingest import Location
 
         return Location.from_dict(self.location).label()
+
+
+class ActionStatus(str, enum.Enum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+action_item_findings = sa.Table(
+    "action_item_findings",
+    db.metadata,
+    sa.Column(
+        "action_item_id",
+        sa.ForeignKey("action_items.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "finding_id", sa.ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+session_findings = sa.Table(
+    "session_findings",
+    db.metadata,
+    sa.Column(
+        "session_id",
+        sa.ForeignKey("coaching_sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "finding_id", sa.ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+
+class Comment(db.Model):
+    """A threaded comment on a finding, by a coach or one of the course's directors."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("findings.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("comments.id", ondelete="CASCADE")
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
+    finding: Mapped[Finding] = relationship(back_populates="comments")
+    author: Mapped[User | None] = relationship()
+
+
+class PedagogyScore(db.Model):
+    """A coach's score (0-3, or N/A) of a manual rubric criterion for one clinic."""
+
+    __tablename__ = "pedagogy_scores"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "clinic_id", "criterion_id", name="uq_pedagogy_scores_criterion"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("clinics.id", ondelete="CASCADE")
+    )
+    criterion_id: Mapped[str] = mapped_column(sa.String(64))
+    score: Mapped[int | None] = mapped_column()  # None means N/A
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    evidence: Mapped[str | None] = mapped_column(sa.Text)
+    scored_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    scored_by: Mapped[User | None] = relationship()
+
+
+class CoachingSession(db.Model):
+    __tablename__ = "coaching_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
+    held_on: Mapped[dt.date] = mapped_column(sa.Date)
+    attendees: Mapped[str] = mapped_column(sa.Text)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
+    findings: Mapped[list[Finding]] = relationship(secondary=session_findings)
+
+
+class ActionItem(db.Model):
+    __tablename__ = "action_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(sa.String(255))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    due_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    status: Mapped[ActionStatus] = _enum_column(ActionStatus, ActionStatus.OPEN)
+    drop_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    clinic: Mapped[Clinic] = relationship(back_populates="action_items")
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    findings: Mapped[list[Finding]] = relationship(secondary=action_item_findings)
+
+    @property
+    def overdue(self) -> bool:
+        return (
+            self.due_date is not None
+            and self.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
+            and self.due_date < dt.date.today()
+        )
+
+
+class ApiToken(db.Model):
+    """A personal API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()

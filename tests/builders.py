@@ -140,7 +140,17 @@ def world() -> SimpleNamespace:
     other_version = gen_version(
         other_clinic, other_director, filename="cardio.pdf", data=lecture_pdf()
     )
+    from clinic.services import workflow
+
+    action_item = workflow.create_action_item(
+        admin, clinic, title="Teach CKD-EPI 2021", owner=director
+    )
+    other_action_item = workflow.create_action_item(
+        admin, other_clinic, title="Other", owner=other_director
+    )
     return SimpleNamespace(
+        action_item=action_item,
+        other_action_item=other_action_item,
         version=version,
         document=version.document,
         finding=version.findings[0],

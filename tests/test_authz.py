@@ -37,6 +37,8 @@ EXPECTED: dict[str, tuple[dict, dict]] = {
     "admin.clinic_coaches": (ADMIN_ONLY, ADMIN_ONLY),
     "admin.audit_log": (ADMIN_ONLY, ADMIN_ONLY),
 }
+NOBODY = {"admin": 403, "coach": 403, "director": 403, "dean": 403}
+DIRECTORS = {"admin": 403, "coach": 403, "director": OK, "dean": 403}
 UPLOADERS = (
     {"admin": OK, "coach": OK, "director": OK, "dean": 403},
     {"admin": OK, "coach": 403, "director": 403, "dean": 403},
@@ -57,16 +59,33 @@ EXPECTED.update(
         "documents.decide": REVIEWERS,
         "documents.add_finding": REVIEWERS,
         "documents.glossary": (EVERYONE, EVERYONE),
+        "workflow.transition": UPLOADERS,
+        # Directors join the discussion only once feedback is shared (the world's clinic is a draft).
+        "workflow.comment": REVIEWERS,
+        "workflow.mark_revised": (NOBODY, NOBODY),
+        "workflow.new_action_item": REVIEWERS,
+        "workflow.action_item_status": UPLOADERS,  # the owning director may update their item
+        "workflow.add_session": REVIEWERS,
+        "workflow.pedagogy": SCOPED,
+        "workflow.score_pedagogy": REVIEWERS,
+        "workflow.self_check": (DIRECTORS, DIRECTORS),
+        "workflow.share": (
+            NOBODY,
+            NOBODY,
+        ),  # only a private draft's owner; the world has none
     }
 )
 PUBLIC = {"auth.login"}
 
 
 def _rules(app):
+    # The JSON API (bearer tokens) has its own matrix in test_api_authz.py.
     return [
         r
         for r in app.url_map.iter_rules()
-        if r.endpoint != "static" and not r.endpoint.endswith(".static")
+        if r.endpoint != "static"
+        and not r.endpoint.endswith(".static")
+        and not r.endpoint.startswith("api.")
     ]
 
 
@@ -86,6 +105,7 @@ def _objects(world, own: bool) -> dict:
         "document_id": version.document_id,
         "version_id": version.id,
         "finding_id": (world.finding if own else world.other_finding).id,
+        "action_item_id": (world.action_item if own else world.other_action_item).id,
         "page": 1,
     }
 
@@ -157,7 +177,7 @@ def test_missing_objects_answer_404(app, client, world, role):
                 "user_id": 9999,
                 "document_id": 9999,
             }
-            ids.update(version_id=9999, finding_id=9999, page=1)
+            ids.update(version_id=9999, finding_id=9999, page=1, action_item_id=9999)
             url = _url(rule, ids)
             assert client.get(url).status_code == 404, url
 

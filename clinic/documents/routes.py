@@ -169,7 +169,10 @@ def review(version: DocumentVersion):
             .order_by(Finding.segment_id, Finding.start)
         )
     )
+    from clinic.services.workflow import decisions_visible
+
     can_decide = allowed(current_user, "version.annotate", version)
+    show_decisions = decisions_visible(current_user, version.document.clinic)
     manual_form = ManualFindingForm()
     manual_form.criterion.choices = _criterion_choices()
     return render_template(
@@ -182,6 +185,7 @@ def review(version: DocumentVersion):
         else [],
         diff=version_diff(version, findings),
         facets=facet_counts(findings),
+        show_decisions=show_decisions,
         rubric=app_rubric(),
         can_decide=can_decide,
         decision_form=DecisionForm(),

@@ -4,15 +4,26 @@ from flask_login import current_user
 
 from clinic.extensions import db
 from clinic.main import bp
-from clinic.models import Clinic, Course, Role, User
+from clinic.models import Clinic, ClinicStatus, Course, Role, User
 from clinic.policy import guard, visible_clinics, visible_courses
 
 
 @bp.get("/")
 @guard("authenticated")
 def home():
+    from clinic.services import workflow
+
     clinics = list(db.session.scalars(visible_clinics(current_user)))
-    context = {"clinics": clinics}
+    ids = [c.id for c in clinics]
+    since = workflow.touch_home(current_user)
+    context = {
+        "clinics": clinics,
+        "changes": workflow.changes_since(current_user, since, ids),
+        "since": since,
+        "open_items": workflow.open_items(current_user, ids)
+        if current_user.role in (Role.DIRECTOR, Role.COACH)
+        else [],
+    }
     if current_user.role == Role.DIRECTOR:
         context["courses"] = list(db.session.scalars(visible_courses(current_user)))
     if current_user.role == Role.ADMIN:
@@ -56,6 +67,24 @@ def clinics():
 def clinic(clinic: Clinic):
     from clinic.documents.forms import UploadForm
     from clinic.policy import allowed
+    from clinic.services import workflow
+    from clinic.workflow.forms import ActionStatusForm, SessionForm, TransitionForm
+    from clinic.workflow.routes import _findings_choices
 
-    upload_form = UploadForm() if allowed(current_user, "clinic.upload", clinic) else None
-    return render_template("clinics/detail.html", clinic=clinic, upload_form=upload_form)
+    upload_form = (
+        UploadForm() if allowed(current_user, "clinic.upload", clinic) else None
+    )
+    session_form = None
+    if allowed(current_user, "clinic.coach", clinic):
+        session_form = SessionForm()
+        session_form.findings.choices = _findings_choices(clinic)
+    return render_template(
+        "clinics/detail.html",
+        clinic=clinic,
+        upload_form=upload_form,
+        next_steps=workflow.next_steps(current_user, clinic),
+        transition_form=TransitionForm(),
+        status_form=ActionStatusForm(),
+        session_form=session_form,
+        steps=list(ClinicStatus),
+    )

@@ -106,10 +106,10 @@ def upgrade():
             "status",
             sa.Enum(
                 "draft",
-                "materials_submitted",
+                "submitted",
                 "in_review",
                 "feedback_shared",
-                "action_plan_agreed",
+                "plan_agreed",
                 "closed",
                 name="clinicstatus",
                 native_enum=False,

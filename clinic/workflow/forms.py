@@ -1,0 +1,80 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from clinic.admin.forms import MultiCheckboxField, choices
+from clinic.models import ActionStatus
+
+SCORE_CHOICES = choices(
+    [("", "Not scored"), ("na", "N/A"), ("0", "0"), ("1", "1"), ("2", "2"), ("3", "3")]
+)
+
+
+class TransitionForm(FlaskForm):
+    to = HiddenField(validators=[DataRequired()])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Comment", validators=[DataRequired(), Length(max=10_000)])
+    parent_id = IntegerField(validators=[Optional()])
+    submit = SubmitField("Post comment")
+
+
+class RevisedForm(FlaskForm):
+    revised = HiddenField(default="1")
+
+
+class ActionItemForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=255)])
+    description = TextAreaField(
+        "Description", validators=[Optional(), Length(max=10_000)]
+    )
+    owner = SelectField(
+        "Owner (a course director)", coerce=int, validators=[Optional()]
+    )
+    due_date = DateField("Due date", validators=[Optional()])
+    findings = MultiCheckboxField("Linked findings", coerce=int, validate_choice=True)
+    submit = SubmitField("Save action item")
+
+
+class ActionStatusForm(FlaskForm):
+    status = SelectField(
+        "Status", choices=choices((s.value, s.label) for s in ActionStatus)
+    )
+    drop_reason = StringField(
+        "Reason (when dropped)", validators=[Optional(), Length(max=2000)]
+    )
+    submit = SubmitField("Update")
+
+
+class SessionForm(FlaskForm):
+    held_on = DateField("Date", validators=[DataRequired()])
+    attendees = StringField("Attendees", validators=[DataRequired(), Length(max=2000)])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)])
+    findings = MultiCheckboxField(
+        "Findings discussed", coerce=int, validate_choice=True
+    )
+    submit = SubmitField("Log session")
+
+
+class PedagogyForm(FlaskForm):
+    criterion_id = HiddenField(validators=[DataRequired()])
+    score = SelectField("Score", choices=SCORE_CHOICES, validators=[Optional()])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)])
+    evidence = TextAreaField(
+        "Evidence (optional)", validators=[Optional(), Length(max=10_000)]
+    )
+    submit = SubmitField("Save score")
+
+
+class ShareForm(FlaskForm):
+    clinic = SelectField("Clinic", coerce=int)
+    submit = SubmitField("Add to clinic")

@@ -1,0 +1,277 @@
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from clinic.admin.forms import choices
+from clinic.extensions import db
+from clinic.models import (
+    ActionItem,
+    Clinic,
+    Comment,
+    Document,
+    Finding,
+    User,
+)
+from clinic.policy import allowed, guard, visible_clinics
+from clinic.rubric_cache import app_rubric
+from clinic.services import ServiceError, workflow
+from clinic.workflow import bp
+from clinic.workflow.forms import (
+    ActionItemForm,
+    ActionStatusForm,
+    CommentForm,
+    PedagogyForm,
+    RevisedForm,
+    SessionForm,
+    ShareForm,
+    TransitionForm,
+)
+
+
+def _errors(form) -> str:
+    return "; ".join(
+        f"{form[name].label.text}: {e}"
+        for name, errors in form.errors.items()
+        for e in errors
+    )
+
+
+def _clinic_url(clinic: Clinic, anchor: str = "") -> str:
+    return url_for("main.clinic", clinic_id=clinic.id) + (
+        f"#{anchor}" if anchor else ""
+    )
+
+
+@bp.post("/clinics/<int:clinic_id>/transition")
+@guard("clinic.transition", clinic=Clinic)
+def transition(clinic: Clinic):
+    form = TransitionForm()
+    if form.validate_on_submit():
+        try:
+            workflow.transition(current_user, clinic, form.to.data)
+        except ServiceError as error:
+            flash(str(error), "danger")
+        else:
+            flash(f"The clinic is now: {clinic.status.label}.", "success")
+    return redirect(_clinic_url(clinic))
+
+
+def _back_to_finding(finding: Finding) -> str:
+    return (
+        url_for("documents.review", version_id=finding.version_id)
+        + f"#finding-{finding.id}"
+    )
+
+
+@bp.post("/findings/<int:finding_id>/comments")
+@guard("finding.comment", finding=Finding)
+def comment(finding: Finding):
+    form = CommentForm()
+    if form.validate_on_submit():
+        parent = (
+            db.session.get(Comment, form.parent_id.data)
+            if form.parent_id.data
+            else None
+        )
+        try:
+            workflow.add_comment(current_user, finding, form.body.data, parent)
+        except ServiceError as error:
+            flash(str(error), "danger")
+    else:
+        flash("Write a comment first.", "danger")
+    return redirect(_back_to_finding(finding))
+
+
+@bp.post("/findings/<int:finding_id>/revised")
+@guard("finding.mark_revised", finding=Finding)
+def mark_revised(finding: Finding):
+    form = RevisedForm()
+    if form.validate_on_submit():
+        workflow.mark_revised(current_user, finding, form.revised.data == "1")
+        flash(
+            "Marked as revised in the materials; your coach will check the next version.",
+            "success",
+        )
+    return redirect(_back_to_finding(finding))
+
+
+def _findings_choices(clinic: Clinic):
+    return choices(
+        (f.id, f"{f.criterion_id} · {f.location_label} · “{f.matched_text[:60]}”")
+        for f in workflow.confirmed_findings(clinic)
+    )
+
+
+def _owner_choices(clinic: Clinic):
+    return choices(
+        [(0, "No owner yet")] + [(d.id, d.name) for d in clinic.course.directors]
+    )
+
+
+@bp.route("/clinics/<int:clinic_id>/action-items/new", methods=["GET", "POST"])
+@guard("clinic.coach", clinic=Clinic)
+def new_action_item(clinic: Clinic):
+    form = ActionItemForm()
+    form.owner.choices = _owner_choices(clinic)
+    form.findings.choices = _findings_choices(clinic)
+    source = db.session.get(Finding, request.args.get("finding", type=int) or 0)
+    if source is not None and source.version.document.clinic_id != clinic.id:
+        source = None
+    if request.method == "GET" and source is not None:
+        form.title.data = f"Revise: {source.title}"
+        form.description.data = (
+            f"{source.location_label} of {source.version.document.title}: “{source.sentence}”\n\n"
+            f"{workflow.recommendation_for(source)}"
+        )
+        form.findings.data = [source.id]
+    if form.validate_on_submit():
+        owner = db.session.get(User, form.owner.data) if form.owner.data else None
+        try:
+            workflow.create_action_item(
+                current_user,
+                clinic,
+                title=form.title.data,
+                description=form.description.data,
+                owner=owner,
+                due_date=form.due_date.data,
+                finding_ids=form.findings.data or [],
+            )
+        except ServiceError as error:
+            flash(str(error), "danger")
+        else:
+            flash("Action item added.", "success")
+            return redirect(_clinic_url(clinic, "action-items"))
+    return render_template("workflow/action_item_form.html", form=form, clinic=clinic)
+
+
+@bp.post("/action-items/<int:action_item_id>/status")
+@guard("action_item.update", action_item=ActionItem)
+def action_item_status(action_item: ActionItem):
+    form = ActionStatusForm()
+    if form.validate_on_submit():
+        try:
+            workflow.update_action_item(
+                current_user,
+                action_item,
+                status=form.status.data,
+                drop_reason=form.drop_reason.data or None,
+            )
+        except ServiceError as error:
+            flash(str(error), "danger")
+        else:
+            flash(
+                f"“{action_item.title}” is now {action_item.status.label.lower()}.",
+                "success",
+            )
+    return redirect(_clinic_url(action_item.clinic, "action-items"))
+
+
+@bp.post("/clinics/<int:clinic_id>/sessions")
+@guard("clinic.coach", clinic=Clinic)
+def add_session(clinic: Clinic):
+    form = SessionForm()
+    form.findings.choices = _findings_choices(clinic)
+    if form.validate_on_submit():
+        try:
+            workflow.add_session(
+                current_user,
+                clinic,
+                form.held_on.data,
+                form.attendees.data,
+                form.notes.data,
+                form.findings.data or [],
+            )
+        except ServiceError as error:
+            flash(str(error), "danger")
+        else:
+            flash("Coaching session logged.", "success")
+    else:
+        flash("The session could not be logged: " + _errors(form), "danger")
+    return redirect(_clinic_url(clinic, "sessions"))
+
+
+@bp.get("/clinics/<int:clinic_id>/pedagogy")
+@guard("clinic.view", clinic=Clinic)
+def pedagogy(clinic: Clinic):
+    return render_template(
+        "workflow/pedagogy.html",
+        clinic=clinic,
+        criteria=list(app_rubric().manual_criteria.values()),
+        scores={s.criterion_id: s for s in clinic.pedagogy_scores},
+        can_score=allowed(current_user, "clinic.coach", clinic),
+        rubric=app_rubric(),
+    )
+
+
+@bp.post("/clinics/<int:clinic_id>/pedagogy")
+@guard("clinic.coach", clinic=Clinic)
+def score_pedagogy(clinic: Clinic):
+    form = PedagogyForm()
+    if not form.validate_on_submit():
+        flash("The score could not be saved: " + _errors(form), "danger")
+    elif not form.score.data:
+        flash("Choose a score or N/A.", "danger")
+    else:
+        score = None if form.score.data == "na" else int(form.score.data)
+        try:
+            workflow.score_pedagogy(
+                current_user,
+                clinic,
+                form.criterion_id.data,
+                score,
+                form.notes.data,
+                form.evidence.data,
+            )
+        except ServiceError as error:
+            flash(str(error), "danger")
+        else:
+            flash(f"Score saved for {form.criterion_id.data}.", "success")
+    return redirect(
+        url_for("workflow.pedagogy", clinic_id=clinic.id)
+        + f"#{form.criterion_id.data or ''}"
+    )
+
+
+@bp.route("/self-check", methods=["GET", "POST"])
+@guard("selfcheck.create")
+def self_check():
+    from clinic.documents.forms import UploadForm
+    from clinic.documents.routes import _upload_files
+
+    form = UploadForm()
+    if form.validate_on_submit():
+        _upload_files(request.files.getlist(form.files.name), None)
+        return redirect(url_for("workflow.self_check"))
+    drafts = list(
+        db.session.scalars(
+            sa.select(Document)
+            .where(Document.owner_id == current_user.id, Document.clinic_id.is_(None))
+            .order_by(Document.created_at.desc())
+        )
+    )
+    share_form = ShareForm()
+    share_form.clinic.choices = choices(
+        (c.id, str(c)) for c in db.session.scalars(visible_clinics(current_user))
+    )
+    return render_template(
+        "workflow/self_check.html", form=form, drafts=drafts, share_form=share_form
+    )
+
+
+@bp.post("/documents/<int:document_id>/share")
+@guard("document.share", document=Document)
+def share(document: Document):
+    form = ShareForm()
+    form.clinic.choices = choices(
+        (c.id, str(c)) for c in db.session.scalars(visible_clinics(current_user))
+    )
+    if form.validate_on_submit():
+        clinic = db.session.get(Clinic, form.clinic.data)
+        try:
+            workflow.attach_self_check(current_user, document, clinic)
+        except ServiceError as error:
+            flash(str(error), "danger")
+        else:
+            flash(f"{document.title} is now part of {clinic}.", "success")
+            return redirect(_clinic_url(clinic, "documents"))
+    return redirect(url_for("workflow.self_check"))
