@@ -1,0 +1,1 @@
+"""Exports: PDF rendering with WeasyPrint, server-side SVG charts, safe CSV."""
