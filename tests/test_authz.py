@@ -69,10 +69,13 @@ EXPECTED.update(
         "workflow.pedagogy": SCOPED,
         "workflow.score_pedagogy": REVIEWERS,
         "workflow.self_check": (DIRECTORS, DIRECTORS),
-        "workflow.share": (
-            NOBODY,
-            NOBODY,
-        ),  # only a private draft's owner; the world has none
+        # Only a private draft's owner may share it; the world has none.
+        "workflow.share": (NOBODY, NOBODY),
+        # Directors get the plan once feedback is shared (the world's clinic is a draft).
+        "workflow.action_plan": (
+            {"admin": OK, "coach": OK, "director": 403, "dean": OK},
+            {"admin": OK, "coach": 403, "director": 403, "dean": OK},
+        ),
     }
 )
 PUBLIC = {"auth.login"}

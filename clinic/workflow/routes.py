@@ -275,3 +275,20 @@ def share(document: Document):
             flash(f"{document.title} is now part of {clinic}.", "success")
             return redirect(_clinic_url(clinic, "documents"))
     return redirect(url_for("workflow.self_check"))
+
+
+@bp.get("/clinics/<int:clinic_id>/action-plan.pdf")
+@guard("clinic.action_plan", clinic=Clinic)
+def action_plan(clinic: Clinic):
+    from flask import Response
+
+    from clinic.export.plan_pdf import action_plan_pdf
+
+    filename = f"action-plan-{clinic.course.code}-{clinic.academic_year}.pdf".replace(
+        " ", "-"
+    )
+    return Response(
+        action_plan_pdf(clinic),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,33 @@
+"""The action plan PDF of a clinic."""
+
+from __future__ import annotations
+
+from clinic.export.action_plan import CATEGORIES, build_action_plan
+from clinic.export.charts import bar_chart
+from clinic.export.pdf import mark_words, render_pdf
+from clinic.models import Clinic
+
+
+def action_plan_pdf(clinic: Clinic) -> bytes:
+    """Render the clinic's action plan (confirmed findings, scores, actions, sessions, sign-off)."""
+    from clinic.rubric_cache import app_rubric
+
+    plan = build_action_plan(clinic, app_rubric())
+    chart = bar_chart(
+        [
+            (c, plan.by_category.get(c, 0))
+            for c in CATEGORIES
+            if plan.by_category.get(c)
+        ],
+        "Findings by category (latest versions)",
+    )
+    patterns: list = []
+    return render_pdf(
+        "export/action_plan.html",
+        clinic=clinic,
+        plan=plan,
+        chart=chart,
+        categories=CATEGORIES,
+        mark_words=mark_words,
+        patterns=patterns,
+    )

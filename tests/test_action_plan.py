@@ -1,0 +1,115 @@
+"""The action plan PDF: what it contains, what it leaves out, who may download it."""
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from clinic.models import ClinicStatus
+from clinic.services import reviews, workflow
+from tests import builders
+
+
+def _text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+@pytest.fixture
+def reviewed(world):
+    """Three confirmed findings, one dismissed, a comment, a score, an action item and a session."""
+    findings = world.version.findings
+    confirmed = findings[:3]
+    for f in confirmed:
+        reviews.confirm(world.coach, f)
+    dismissed = builders.gen_version(
+        world.clinic,
+        world.director,
+        filename="extra.txt",
+        data=b"Caucasian patients were excluded from the trial.",
+    ).findings[0]
+    reviews.dismiss(world.coach, dismissed, "duplicate")
+    workflow.add_comment(
+        world.coach, confirmed[0], "Switch to the race-free equation before spring."
+    )
+    workflow.score_pedagogy(
+        world.coach, world.clinic, "M2", 2, "Racism is named in week 3 only", None
+    )
+    workflow.create_action_item(
+        world.coach,
+        world.clinic,
+        title="Rewrite the eGFR slide",
+        owner=world.director,
+        due_date=dt.date(2027, 1, 15),
+    )
+    workflow.add_session(
+        world.coach,
+        world.clinic,
+        dt.date(2026, 11, 20),
+        "Dora Director, Cory Coach",
+        "Walked through eGFR",
+    )
+    return confirmed, dismissed
+
+
+def test_plan_contains_the_confirmed_findings_and_leaves_out_dismissed(
+    client, auth, world, reviewed
+):
+    confirmed, dismissed = reviewed
+    auth.login(world.coach.email)
+    response = client.get(f"/clinics/{world.clinic.id}/action-plan.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = _text(response.data)
+    assert "NEPH 610" in text and "Renal Physiology" in text and "2026-27" in text
+    from clinic.rubric_cache import app_rubric
+
+    rubric = app_rubric()
+    for f in confirmed:
+        assert f.matched_text in text
+        assert " ".join(f.sentence.split())[:40] in text
+        assert (
+            " ".join(rubric.criteria[f.criterion_id].recommendation.split())[:50]
+            in text
+        )
+    assert "CKD-EPI" in text  # the replacement of the eGFR criterion
+    assert "Caucasian patients were excluded" not in text
+    assert "1 dismissed" in text
+    assert "Switch to the race-free equation" in text
+    assert (
+        "Rewrite the eGFR slide" in text
+        and "2027-01-15" in text
+        and world.director.name in text
+    )
+    assert "Racism is named in week 3 only" in text and "2 / 3" in text
+    assert "Walked through eGFR" in text and "Sign-off" in text
+    assert re.search(r"Page 1 of \d", text)
+
+
+def test_plan_is_a_tagged_pdf(client, auth, world, reviewed):
+    auth.login(world.coach.email)
+    reader = PdfReader(
+        io.BytesIO(client.get(f"/clinics/{world.clinic.id}/action-plan.pdf").data)
+    )
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
+
+
+def test_directors_get_the_plan_once_feedback_is_shared(client, auth, world, reviewed):
+    auth.login(world.director.email)
+    assert client.get(f"/clinics/{world.clinic.id}/action-plan.pdf").status_code == 403
+    world.clinic.status = ClinicStatus.FEEDBACK_SHARED
+    from clinic.extensions import db
+
+    db.session.commit()
+    assert client.get(f"/clinics/{world.clinic.id}/action-plan.pdf").status_code == 200
+    auth.logout()
+    auth.login(world.other_director.email)
+    assert client.get(f"/clinics/{world.clinic.id}/action-plan.pdf").status_code == 403
+
+
+def test_dean_reads_the_plan(client, auth, world, reviewed):
+    auth.login(world.dean.email)
+    assert client.get(f"/clinics/{world.clinic.id}/action-plan.pdf").status_code == 200
