@@ -106,14 +106,18 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from clinic.admin import bp as admin_bp
+    from clinic.api import bp as api_bp
     from clinic.auth import bp as auth_bp
     from clinic.documents import bp as documents_bp
     from clinic.main import bp as main_bp
+    from clinic.workflow import bp as workflow_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(documents_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(workflow_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -123,6 +127,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from clinic.audit import describe
     from clinic.models import ClinicStatus, Role
     from clinic.policy import allowed
 
@@ -135,6 +140,10 @@ def register_template_helpers(app: Flask) -> None:
             "Role": Role,
             "ClinicStatus": ClinicStatus,
         }
+
+    @app.template_filter("describe_event")
+    def describe_event(event) -> str:
+        return describe(event)
 
     @app.template_filter("datetime")
     def format_datetime(value) -> str:

@@ -182,6 +182,29 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         serve(app, host, port)
 
 
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", default="API token", show_default=True, help="What it is for.")
+@with_appcontext
+def create_token_command(email: str, name: str) -> None:
+    """Create an API token for EMAIL and print it (it is shown only this once)."""
+    from clinic.services import ServiceError, accounts, tokens
+
+    user = accounts.get_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    try:
+        _token, plaintext = tokens.create_token(None, user, name)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(plaintext)
+    click.echo(
+        f"API token for {user.email}; it is not shown again. "
+        "Send it as `Authorization: Bearer TOKEN`.",
+        err=True,
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI group."""
     for command in (
@@ -190,6 +213,7 @@ def init_app(app: Flask) -> None:
         serve_command,
         worker_command,
         demo_command,
+        create_token_command,
     ):
         app.cli.add_command(command)
     try:

@@ -1,6 +1,8 @@
-"""Friendly error pages."""
+"""Friendly error pages, and JSON errors for the API (`/api/...`)."""
 
-from flask import Flask, render_template
+import re
+
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -32,9 +34,26 @@ def render_error(code: int, detail: str | None = None):
     ), code
 
 
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_code(error: HTTPException) -> str:
+    """`Request Entity Too Large` -> `request_entity_too_large`."""
+    return re.sub(r"[^a-z0-9]+", "_", (error.name or "error").lower()).strip("_")
+
+
+def json_error(status: int, code: str, message: str):
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    return response
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
+        if is_api_request():
+            return json_error(400, "csrf_failed", error.description)
         return render_error(
             400,
             f"The form could not be accepted ({error.description}). "
@@ -43,6 +62,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if is_api_request():
+            response = json_error(
+                error.code or 500, error_code(error), error.description or ""
+            )
+            allow = getattr(error, "valid_methods", None)
+            if error.code == 405 and allow:
+                response.headers["Allow"] = ", ".join(sorted(allow))
+            if error.code == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="clinic"'
+            return response
         if error.code in MESSAGES:
             return render_error(error.code)
         return error
@@ -50,4 +79,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(_error):
         db.session.rollback()
+        if is_api_request():
+            return json_error(
+                500, "internal_error", "The error has been logged; please try again."
+            )
         return render_error(500)

@@ -16,7 +16,7 @@ from flask import Flask, abort
 from flask_login import current_user
 
 from clinic.extensions import db
-from clinic.models import Clinic, Course, Document, Role, User
+from clinic.models import Clinic, ClinicStatus, Course, Document, Role, User
 
 Rule = Callable[[Any, Any], bool]
 
@@ -71,7 +71,9 @@ def _can_upload_to_clinic(user, clinic: Clinic) -> bool:
 def _can_review_clinic(user, clinic: Clinic | None) -> bool:
     if clinic is None or not _authenticated(user, None):
         return False
-    return user.role == Role.ADMIN or (user.role == Role.COACH and user in clinic.coaches)
+    return user.role == Role.ADMIN or (
+        user.role == Role.COACH and user in clinic.coaches
+    )
 
 
 def _document_rule(clinic_rule: Rule) -> Rule:
@@ -91,6 +93,44 @@ def _via_finding(version_rule: Rule) -> Rule:
     return lambda user, finding: version_rule(user, finding.version)
 
 
+def _feedback_shared(clinic: Clinic) -> bool:
+    order = list(ClinicStatus)
+    return order.index(clinic.status) >= order.index(ClinicStatus.FEEDBACK_SHARED)
+
+
+def _can_discuss_clinic(user, clinic: Clinic | None) -> bool:
+    """Coaches always; the course's directors once feedback is shared."""
+    if clinic is None:
+        return False
+    if _can_review_clinic(user, clinic):
+        return True
+    return (
+        _authenticated(user, None)
+        and user.role == Role.DIRECTOR
+        and user in clinic.course.directors
+        and _feedback_shared(clinic)
+    )
+
+
+def _is_course_director(user, clinic: Clinic | None) -> bool:
+    return (
+        clinic is not None
+        and _authenticated(user, None)
+        and user.role == Role.DIRECTOR
+        and user in clinic.course.directors
+    )
+
+
+def _can_update_action(user, item) -> bool:
+    if _can_review_clinic(user, item.clinic):
+        return True
+    return _is_course_director(user, item.clinic) and item.owner_id == user.id
+
+
+def _finding_clinic(finding) -> Clinic | None:
+    return finding.version.document.clinic
+
+
 RULES: dict[str, Rule] = {
     "public": lambda _user, _obj: True,
     "authenticated": _authenticated,
@@ -104,6 +144,29 @@ RULES: dict[str, Rule] = {
     "version.view": _via_version(_document_rule(_can_view_clinic)),
     "version.annotate": _via_version(_document_rule(_can_review_clinic)),
     "finding.decide": _via_finding(_via_version(_document_rule(_can_review_clinic))),
+    "finding.view": _via_finding(_via_version(_document_rule(_can_view_clinic))),
+    "finding.comment": lambda user, f: _can_discuss_clinic(user, _finding_clinic(f)),
+    "finding.mark_revised": lambda user, f: (
+        _is_course_director(user, _finding_clinic(f))
+        and _feedback_shared(_finding_clinic(f))
+    ),
+    # Members of the clinic; which step by whom is decided by services.workflow.TRANSITIONS.
+    "clinic.transition": _can_upload_to_clinic,
+    "clinic.coach": _can_review_clinic,  # pedagogy scores, sessions, action items
+    # Those who may take some workflow step: admins, the course's directors, its coaches.
+    "clinic.member": _can_upload_to_clinic,
+    "token.revoke": lambda user, token: (
+        _authenticated(user, None)
+        and (user.role == Role.ADMIN or token.user_id == user.id)
+    ),
+    "action_item.update": _can_update_action,
+    "selfcheck.create": _is(Role.DIRECTOR),
+    # The plan shows coach decisions: directors get it once feedback is shared.
+    "clinic.action_plan": lambda user, c: _can_view_clinic(user, c)
+    and (user.role != Role.DIRECTOR or _feedback_shared(c)),
+    "document.share": lambda user, d: (
+        d.clinic is None and _authenticated(user, None) and d.owner_id == user.id
+    ),
 }
 
 
