@@ -1,0 +1,39 @@
+"""The result type of the analysis."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Finding:
+    """One flagged passage: a criterion matched in one sentence.
+
+    ``start``/``end`` are character offsets into the text that was analysed, so
+    ``text[f.start:f.end] == f.matched_text``. ``cues`` explains why the rule
+    fired: a list of ``{"kind", "set", "text", "rule"}`` dicts (trigger word,
+    context cue words, disambiguation rule for race mentions).
+    """
+
+    criterion_id: str
+    title: str
+    category: str
+    severity: str
+    start: int
+    end: int
+    matched_text: str
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+    explanation: str
+    recommendation: str
+    cues: list[dict] = field(default_factory=list)
+    rubric_version: str = ""
+    replacement: dict | None = None
+    limitation: str = ""
+    references: list[dict] = field(default_factory=list)
+    glossary: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (``dataclasses.asdict``)."""
+        return asdict(self)

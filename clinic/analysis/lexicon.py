@@ -1,0 +1,454 @@
+"""Compile the rubric's vocabulary sets and criterion triggers into spaCy matchers.
+
+A :class:`CompiledRubric` runs every lexicon set and every criterion trigger over a
+(short, sentence-sized) ``Doc`` in one pass and returns hits keyed by name.  It also
+builds the cheap word pre-filter used to skip sentences with no possible trigger.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import spacy
+from spacy.errors import MatchPatternError
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
+
+from .rubric import Rubric, RubricError
+
+#: Word shape used by the pre-filter (text is lower-cased first).
+WORD_RE = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+MENTION_SETS = ("race_strong", "race_weak", "race_colour")
+#: What spaCy raises for a bad token pattern.
+PATTERN_ERRORS = (MatchPatternError, ValueError, KeyError, TypeError)
+
+
+@lru_cache(maxsize=1)
+def _blank():
+    return spacy.blank("en")
+
+
+def blank_vocab():
+    """A shared blank English vocab, used to validate token patterns."""
+    return _blank().vocab
+
+
+def stem(text: str) -> str | None:
+    """First pre-filter word of a phrase (lower-cased), or None."""
+    words = WORD_RE.findall(text.lower())
+    return words[0] if words else None
+
+
+def gate_word(text: str) -> str | None:
+    """Most selective (longest) pre-filter word of a phrase, or None."""
+    words = WORD_RE.findall(text.lower())
+    return max(words, key=len) if words else None
+
+
+def _token_values(tok: dict) -> list[str]:
+    for key in ("LOWER", "ORTH", "TEXT", "NORM"):
+        val = tok.get(key)
+        if isinstance(val, str):
+            return [val]
+        if isinstance(val, dict) and isinstance(val.get("IN"), list):
+            return [v for v in val["IN"] if isinstance(v, str)]
+    return []
+
+
+def _pattern_gate(pattern) -> tuple[frozenset[str], ...] | None:
+    """One word set per required literal token: text matched by the pattern contains
+    a word from each set (None: the pattern has no required literal token)."""
+    out = []
+    for tok in pattern:
+        if tok.get("OP") not in (None, "!", "+", "1"):
+            continue
+        words = frozenset(w for v in _token_values(tok) if (w := stem(v)))
+        if words:
+            out.append(words)
+    return tuple(out) or None
+
+
+def _pattern_literals(pattern) -> set[str]:
+    words: set[str] = set()
+    for tok in pattern:
+        for key in ("LOWER", "ORTH", "TEXT", "NORM"):
+            val = tok.get(key)
+            vals: list = []
+            if isinstance(val, str):
+                vals = [val]
+            elif isinstance(val, dict) and isinstance(val.get("IN"), list):
+                vals = [v for v in val["IN"] if isinstance(v, str)]
+            for v in vals:
+                s = stem(v)
+                if s:
+                    words.add(s)
+    return words
+
+
+def _alt_ok(alt, words: set[str], text: str) -> bool:
+    for g in alt:
+        if isinstance(g, frozenset):
+            if g.isdisjoint(words):
+                return False
+        elif g.search(text) is None:
+            return False
+    return True
+
+
+@dataclass
+class Hit:
+    """One match: token and character offsets within the doc, plus the rule."""
+
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    text: str
+    rule: str
+
+
+@dataclass
+class CompiledRubric:
+    """Matchers for all lexicon sets and criterion triggers of one rubric."""
+
+    rubric: Rubric
+    nlp: object
+    lower_pm: PhraseMatcher
+    orth_pm: PhraseMatcher
+    matcher: Matcher
+    regexes: list[tuple[str, re.Pattern]] = field(default_factory=list)
+    prefilter: frozenset[str] = frozenset()
+    gates: list[tuple] = field(default_factory=list)
+    _gate_cache: tuple | None = None
+
+    def match(self, doc: Doc) -> dict[str, list[Hit]]:
+        """All hits in ``doc`` keyed by ``set:<name>`` or ``crit:<id>``."""
+        hits: dict[str, list[Hit]] = {}
+        strings = doc.vocab.strings
+        for pm in (self.lower_pm, self.orth_pm):
+            for key_id, s, e in pm(doc):
+                key = strings[key_id]
+                span = doc[s:e]
+                hits.setdefault(key, []).append(
+                    Hit(s, e, span.start_char, span.end_char, span.text, "phrase")
+                )
+        for key_id, s, e in self.matcher(doc):
+            key = strings[key_id]
+            span = doc[s:e]
+            hits.setdefault(key, []).append(
+                Hit(s, e, span.start_char, span.end_char, span.text, "pattern")
+            )
+        if self.regexes:
+            text = doc.text
+            for key, rx in self.regexes:
+                for m in rx.finditer(text):
+                    span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                    if span is None:
+                        continue
+                    hits.setdefault(key, []).append(
+                        Hit(
+                            span.start,
+                            span.end,
+                            m.start(),
+                            m.end(),
+                            m.group(0),
+                            "regex",
+                        )
+                    )
+        for lst in hits.values():
+            lst.sort(key=lambda h: (h.start_char, -h.end_char))
+        return hits
+
+    def may_trigger(self, lowered_text: str) -> bool:
+        """Cheap test: does the (lower-cased) text contain any trigger word?"""
+        return not self.prefilter.isdisjoint(WORD_RE.findall(lowered_text))
+
+    def may_fire(self, lowered_text: str, words: set[str] | None = None) -> bool:
+        """Cheap necessary condition for any criterion to fire on this text.
+
+        Each criterion needs a word of its trigger, of every ``requires_all`` set and
+        of one ``requires_any`` set (``None`` = cannot be decided from words).
+        """
+        if words is None:
+            words = set(WORD_RE.findall(lowered_text))
+        if self.prefilter.isdisjoint(words):
+            return False
+        multi_parts, rows, multi_bits, index, index_keys, always = (
+            self._compiled_gates()
+        )
+        mask = always
+        for w in index_keys.intersection(words):
+            mask |= index[w]
+        done = mask
+        alt_seen: dict[int, bool] = {}
+        for req in rows:
+            missing = req & ~mask
+            if not missing:
+                return True
+            if missing & ~multi_bits or (missing & done) == missing:
+                continue  # some part cannot hold
+            for bit, multi in multi_parts:
+                if missing & bit and not done & bit:
+                    done |= bit
+                    for alt in multi:
+                        ok = alt_seen.get(id(alt))
+                        if ok is None:
+                            ok = alt_seen[id(alt)] = _alt_ok(alt, words, lowered_text)
+                        if ok:
+                            mask |= bit
+                            break
+                    else:
+                        break
+            if not req & ~mask:
+                return True
+        return False
+
+    def _compiled_gates(self):
+        """Distinct gate parts as (bit, flat word set, multi alternatives) and, per
+        criterion, the bit mask of parts that must all hold."""
+        if self._gate_cache is None:
+            ids: dict = {}
+            parts = []
+            rows: set[int] = set()
+            for gate in self.gates:
+                req = 0
+                for part in gate:
+                    if part is None:
+                        continue
+                    single = [
+                        a[0]
+                        for a in part
+                        if len(a) == 1 and isinstance(a[0], frozenset)
+                    ]
+                    flat = frozenset().union(*single)
+                    multi = tuple(
+                        a for a in part if len(a) > 1 or not isinstance(a[0], frozenset)
+                    )
+                    key = (flat, multi)
+                    if key not in ids:
+                        ids[key] = 1 << len(ids)
+                        parts.append((ids[key], flat, multi))
+                    req |= ids[key]
+                rows.add(req)
+            multi_bits = 0
+            for bit, _, multi in parts:
+                if multi:
+                    multi_bits |= bit
+            index: dict[str, int] = {}
+            always = 0
+            for bit, flat, _ in parts:
+                if flat is None:
+                    always |= bit
+                    continue
+                for w in flat:
+                    index[w] = index.get(w, 0) | bit
+            self._gate_cache = (
+                [(bit, multi) for bit, _, multi in parts if multi],
+                sorted(rows),
+                multi_bits,
+                index,
+                frozenset(index),
+                always,
+            )
+        return self._gate_cache
+
+
+def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
+    """Build matchers for ``rubric``; raise :class:`RubricError` on bad patterns."""
+    nlp = nlp or spacy.blank("en")
+    errors: list[str] = []
+    lower_pm = PhraseMatcher(nlp.vocab, attr="LOWER")
+    orth_pm = PhraseMatcher(nlp.vocab, attr="ORTH")
+    matcher = Matcher(nlp.vocab, validate=True)
+    regexes: list[tuple[str, re.Pattern]] = []
+    literals: dict[str, set[str]] = {}
+
+    def add(key, phrases, patterns, rx, case_sensitive, where):
+        words: set[str] = set()
+        if phrases:
+            docs = [nlp.make_doc(p) for p in phrases]
+            (orth_pm if case_sensitive else lower_pm).add(key, docs)
+            for p in phrases:
+                s = stem(p)
+                if s:
+                    words.add(s)
+        for i, pat in enumerate(patterns):
+            try:
+                matcher.add(key, [list(pat)])
+            except PATTERN_ERRORS as exc:
+                msg = " ".join(str(exc).split())[:300]
+                errors.append(
+                    f"{where}: patterns[{i}] is not a valid spaCy pattern: {msg}"
+                )
+            lit = _pattern_literals(pat)
+            if not lit:
+                lit = {"\0no-literal"}
+            words |= lit
+        for r in rx:
+            flags = 0 if case_sensitive else re.IGNORECASE
+            regexes.append((key, re.compile(r, flags)))
+        literals[key] = words
+
+    for s in rubric.lexicon.values():
+        add(
+            f"set:{s.name}",
+            s.phrases,
+            s.patterns,
+            s.regex,
+            s.case_sensitive,
+            f"{s.source_file}: set {s.name}",
+        )
+    for c in rubric.criteria.values():
+        t = c.trigger
+        if t.phrases or t.patterns:
+            add(
+                f"crit:{c.id}",
+                t.phrases,
+                t.patterns,
+                (),
+                t.case_sensitive,
+                f"{c.source_file}: {c.id}",
+            )
+
+    # Gates: a "part" is a list of alternatives; an alternative is a tuple of word
+    # sets that must all occur; None means "cannot be decided from words".
+    # words too frequent to gate on alone (colour/nationality words, short function words)
+    avoid = {
+        "non",
+        "blood",
+        "cell",
+        "risk",
+        "more",
+        "less",
+        "the",
+        "of",
+        "in",
+        "a",
+        "to",
+        "and",
+    }
+    avoid |= {"people", "patients", "patient", "population", "women", "men", "children"}
+    for p in (
+        rubric.lexicon["race_colour"].phrases if "race_colour" in rubric.lexicon else ()
+    ):
+        avoid.update(WORD_RE.findall(p.lower()))
+
+    def gate_of(phrases, patterns, rx) -> list | None:
+        if rx:
+            return None
+        alts: list = []
+        flat: set[str] = set()
+        for p in phrases:
+            words = WORD_RE.findall(p.lower())
+            rare = [w for w in words if w not in avoid]
+            if rare:
+                flat.add(max(rare, key=len))
+            elif len(words) == 1:
+                flat.add(words[0])
+            elif words:
+                alts.append(tuple(frozenset({w}) for w in dict.fromkeys(words)))
+        if flat:
+            alts.append((frozenset(flat),))
+        for pat in patterns:
+            pg = _pattern_gate(pat)
+            if pg is None:
+                return None
+            alts.append(pg)
+        return alts
+
+    set_gates: dict[str, list | None] = {
+        s.name: gate_of(s.phrases, s.patterns, s.regex) for s in rubric.lexicon.values()
+    }
+    # a weak/colour word is a mention only next to a population noun, after "non-",
+    # or as a predicate after a copula ("she is white", "if Black")
+    strong_alts = set_gates["race_strong"] or []
+    weak = frozenset(
+        w
+        for m in ("race_weak", "race_colour")
+        for p in rubric.lexicon[m].phrases
+        for w in WORD_RE.findall(p.lower())
+    )
+    pop = frozenset(w for alt in (set_gates["population_nouns"] or []) for w in alt[0])
+    copula = rubric.lexicon["copula_cues"].phrases
+    copula_rx = re.compile(
+        r"\b(?:"
+        + "|".join(re.escape(c.lower()) for c in sorted(copula, key=len, reverse=True))
+        + r")\W+(?:not\W+)?(?:"
+        + "|".join(re.escape(w) for w in sorted(weak, key=len, reverse=True))
+        + r")\b"
+    )
+    set_gates["race_mention"] = strong_alts + [
+        (weak, pop),
+        (weak, frozenset({"non"})),
+        (weak, copula_rx),
+    ]
+
+    def union(names) -> list | None:
+        alts: list = []
+        for nm in names:
+            g = set_gates.get(nm)
+            if g is None:
+                return None
+            alts += g
+        return alts
+
+    # criteria with the same trigger and requires_all share one gate whose last part
+    # is the union of their requires_any sets (A&B1 | A&B2 == A&(B1|B2))
+    grouped: dict[tuple, list | None] = {}
+    for c in rubric.criteria.values():
+        trig = union(c.trigger.sets)
+        if trig is not None and (c.trigger.phrases or c.trigger.patterns):
+            own = gate_of(c.trigger.phrases, c.trigger.patterns, ())
+            trig = None if own is None else trig + own
+        key = (repr(trig), tuple(c.requires_all))
+        anyp = union(c.requires_any) if c.requires_any else None
+        if key in grouped:
+            prev = grouped[key][1]
+            merged = None if prev is None or anyp is None else prev + anyp
+            grouped[key] = (grouped[key][0], merged)
+        else:
+            base = [trig] + [union([r]) for r in c.requires_all]
+            grouped[key] = (base, anyp)
+    gates = [
+        tuple(base + ([anyp] if anyp is not None else []))
+        for base, anyp in grouped.values()
+    ]
+
+    prefilter: set[str] = set()
+    for c in rubric.criteria.values():
+        where = f"{c.source_file}: {c.id}"
+        keys = []
+        for sname in c.trigger.sets:
+            if sname == "race_mention":
+                keys += [f"set:{m}" for m in MENTION_SETS]
+            else:
+                keys.append(f"set:{sname}")
+                if rubric.lexicon[sname].regex:
+                    errors.append(
+                        f"{where}: trigger set '{sname}' uses regex; trigger sets may only "
+                        "use phrases and token patterns (the pre-filter needs literal words)"
+                    )
+        if c.trigger.phrases or c.trigger.patterns:
+            keys.append(f"crit:{c.id}")
+        for k in keys:
+            words = literals.get(k, set())
+            if "\0no-literal" in words:
+                errors.append(
+                    f"{where}: a trigger pattern needs at least one literal word "
+                    "(LOWER/ORTH/TEXT) so that the pre-filter can find it"
+                )
+            prefilter |= words - {"\0no-literal"}
+    if errors:
+        raise RubricError(errors)
+    return CompiledRubric(
+        rubric=rubric,
+        nlp=nlp,
+        lower_pm=lower_pm,
+        orth_pm=orth_pm,
+        matcher=matcher,
+        regexes=regexes,
+        prefilter=frozenset(prefilter),
+        gates=gates,
+    )
