@@ -199,3 +199,17 @@ def test_page_image_renders_png(client, auth, world):
     response = client.get(f"/versions/{world.version.id}/pages/2.png")
     assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
     assert client.get(f"/versions/{world.version.id}/pages/9.png").status_code == 404
+
+
+def test_unexpected_error_fails_the_version_with_a_message(world, monkeypatch):
+    import clinic.services.documents as module
+
+    def explode(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(module, "_store_results", explode)
+    version = builders.gen_version(
+        world.clinic, world.director, filename="x.txt", data=b"Some text."
+    )
+    assert version.status == VersionStatus.FAILED
+    assert "internal error (RuntimeError)" in version.error

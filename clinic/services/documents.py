@@ -194,6 +194,24 @@ def _fail(version: DocumentVersion, message: str) -> None:
 
 
 def run_analysis(version_id: int) -> str:
+    """Run one analysis; an unexpected error fails the version with a plain message."""
+    try:
+        return _run_analysis(version_id)
+    except Exception as error:
+        log.exception("analysis of version %s failed", version_id)
+        db.session.rollback()
+        version = db.session.get(DocumentVersion, version_id)
+        if version is None:
+            return "missing"
+        _fail(
+            version,
+            f"The analysis stopped because of an internal error ({type(error).__name__}). "
+            "CAP staff can see the details in the server log; upload the file again to retry.",
+        )
+        return version.status.value
+
+
+def _run_analysis(version_id: int) -> str:
     """Extract, analyse and store findings for one version; returns the final status.
 
     Safe to run twice or after a crash: a version is claimed atomically and its
@@ -390,6 +408,8 @@ def _carry_manual(
     version: DocumentVersion, rows: list[Segment], manual: list[Finding]
 ) -> list[Finding]:
     """Re-place coach findings where their words still stand; return those that went away."""
+    from clinic.analysis import split_sentences
+
     gone = []
     for old in manual:
         key = old.sentence_key
@@ -398,8 +418,6 @@ def _carry_manual(
             at = row.text.find(old.matched_text)
             if at < 0:
                 continue
-            from clinic.analysis import split_sentences
-
             sentence = next(
                 (row.text[s:e] for s, e in split_sentences(row.text) if s <= at < e),
                 row.text,
