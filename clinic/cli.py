@@ -91,7 +91,9 @@ def create_user_command(email: str, role: str, name: str, password_stdin: bool) 
 @click.option(
     "--workers", default=2, show_default=True, type=int, help="Web server processes."
 )
-@click.option("--no-worker", is_flag=True, help="Serve pages only; run `clinic worker` elsewhere.")
+@click.option(
+    "--no-worker", is_flag=True, help="Serve pages only; run `clinic worker` elsewhere."
+)
 @with_appcontext
 def serve_command(host: str, port: int, workers: int, no_worker: bool) -> None:
     """Serve the app with gunicorn (a production WSGI server)."""

@@ -7,6 +7,7 @@ from flask import Flask
 
 from clinic.models import Role
 from clinic.policy import check_all_routes_guarded, guard
+from clinic.services import tokens
 from tests import builders
 
 OK = "ok"
@@ -69,6 +70,13 @@ EXPECTED.update(
         "workflow.pedagogy": SCOPED,
         "workflow.score_pedagogy": REVIEWERS,
         "workflow.self_check": (DIRECTORS, DIRECTORS),
+        "auth.api_tokens": (EVERYONE, EVERYONE),
+        "auth.create_api_token": (EVERYONE, EVERYONE),
+        # The token belongs to the coach; admins may revoke anyone's.
+        "auth.revoke_api_token": (
+            {"admin": OK, "coach": OK, "director": 403, "dean": 403},
+            {"admin": OK, "coach": OK, "director": 403, "dean": 403},
+        ),
         # Only a private draft's owner may share it; the world has none.
         "workflow.share": (NOBODY, NOBODY),
         # Directors get the plan once feedback is shared (the world's clinic is a draft).
@@ -76,6 +84,12 @@ EXPECTED.update(
             {"admin": OK, "coach": OK, "director": 403, "dean": OK},
             {"admin": OK, "coach": 403, "director": 403, "dean": OK},
         ),
+        # The school summary: deans and admins only (SCOPED[1]); clinic CSVs follow clinic.view.
+        "summaries.summary": (SCOPED[1], SCOPED[1]),
+        "summaries.summary_pdf": (SCOPED[1], SCOPED[1]),
+        "summaries.summary_csv": (SCOPED[1], SCOPED[1]),
+        "summaries.findings_csv": SCOPED,
+        "summaries.action_items_csv": SCOPED,
     }
 )
 PUBLIC = {"auth.login"}
@@ -109,8 +123,18 @@ def _objects(world, own: bool) -> dict:
         "version_id": version.id,
         "finding_id": (world.finding if own else world.other_finding).id,
         "action_item_id": (world.action_item if own else world.other_action_item).id,
+        "token_id": world.token.id if hasattr(world, "token") else 9999,
         "page": 1,
     }
+
+
+def test_every_api_route_is_in_the_api_matrix(app):
+    from tests.test_api_authz import EXPECTED_API
+
+    api = {
+        r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("api.")
+    }
+    assert api and api == set(EXPECTED_API)
 
 
 def test_every_route_has_an_expected_decision(app):
@@ -124,6 +148,7 @@ def test_every_route_has_an_expected_decision(app):
 def test_authorization_matrix(app, client, world, role):
     app.config["WTF_CSRF_ENABLED"] = False
     world.target = builders.gen_user(Role.DIRECTOR, name="Target User")
+    world.token, _ = tokens.create_token(world.coach, world.coach, "matrix")
     if role != "anonymous":
         user = world.users[role]
         response = client.post(
@@ -180,7 +205,13 @@ def test_missing_objects_answer_404(app, client, world, role):
                 "user_id": 9999,
                 "document_id": 9999,
             }
-            ids.update(version_id=9999, finding_id=9999, page=1, action_item_id=9999)
+            ids.update(
+                version_id=9999,
+                finding_id=9999,
+                page=1,
+                action_item_id=9999,
+                token_id=9999,
+            )
             url = _url(rule, ids)
             assert client.get(url).status_code == 404, url
 

@@ -1,0 +1,641 @@
+"""API views: parse JSON, ask the policy (`guard`), call a service, answer JSON.
+
+Every endpoint is described in clinic/api/openapi.py (a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, current_app, jsonify, request, url_for
+from flask_login import current_user
+
+from clinic.api import bp
+from clinic.api import serializers as s
+from clinic.extensions import db
+from clinic.models import (
+    ActionItem,
+    Clinic,
+    ClinicStatus,
+    Course,
+    CourseKind,
+    Document,
+    DocumentVersion,
+    Finding,
+    FindingStatus,
+    MatchState,
+    Segment,
+    User,
+    VersionStatus,
+    normalise_email,
+)
+from clinic.policy import allowed, guard, visible_clinics, visible_courses
+from clinic.rubric_cache import app_rubric
+from clinic.services import ServiceError, courses, reviews, workflow
+from clinic.services import documents as document_service
+from clinic.storage import StorageError
+
+# --------------------------------------------------------------------------- input
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object: 415 if it is not JSON, 400 if it does not parse."""
+    if not request.is_json:
+        abort(415, "Send a JSON body with `Content-Type: application/json`.")
+    data = request.get_json(silent=True)
+    if data is None:
+        abort(400, "The body is not valid JSON.")
+    if not isinstance(data, dict):
+        abort(400, "The JSON body must be an object.")
+    return data
+
+
+def _text(data: dict, key: str, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ServiceError(f"`{key}` is required.")
+        return None
+    if not isinstance(value, str):
+        raise ServiceError(f"`{key}` must be a string.")
+    if required and not value.strip():
+        raise ServiceError(f"`{key}` cannot be empty.")
+    return value
+
+
+def _int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ServiceError(f"`{key}` must be an integer.")
+    return value
+
+
+def _required_int(data: dict, key: str) -> int:
+    if data.get(key) is None:
+        raise ServiceError(f"`{key}` is required.")
+    return _int(data[key], key)
+
+
+def _int_list(data: dict, key: str) -> list[int]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise ServiceError(f"`{key}` must be a list of integers.")
+    return [_int(v, key) for v in value]
+
+
+def _emails(data: dict, key: str) -> list[str]:
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ServiceError(f"`{key}` must be a list of email addresses.")
+    return value
+
+
+def _date(value: Any, key: str) -> dt.date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ServiceError(f"`{key}` must be an ISO date like 2027-03-01.")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ServiceError(f"`{key}` must be an ISO date like 2027-03-01.") from None
+
+
+def _users_by_email(emails: list[str], key: str) -> list[User]:
+    wanted = [normalise_email(e) for e in emails]
+    found = {
+        u.email: u
+        for u in db.session.scalars(sa.select(User).where(User.email.in_(wanted)))
+    }
+    unknown = [e for e in wanted if e not in found]
+    if unknown:
+        raise ServiceError(f"`{key}`: no account for {', '.join(unknown)}.")
+    return [found[e] for e in wanted]
+
+
+def _query_int(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ServiceError(f"The `{name}` parameter must be a number.") from None
+
+
+def created(payload: dict, location: str):
+    response = jsonify(payload)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+@bp.get("/openapi.json")
+@guard("public")
+def openapi():
+    from clinic.api.openapi import build_spec
+
+    return jsonify(build_spec(current_app))
+
+
+@bp.get("/me")
+@guard("authenticated")
+def me():
+    return jsonify(s.user(current_user))
+
+
+# --------------------------------------------------------------------------- courses and clinics
+
+
+@bp.get("/courses")
+@guard("authenticated")
+def courses_list():
+    return jsonify(
+        {
+            "courses": [
+                s.course(c) for c in db.session.scalars(visible_courses(current_user))
+            ]
+        }
+    )
+
+
+@bp.post("/courses")
+@guard("admin")
+def create_course():
+    data = json_body()
+    kind = _text(data, "kind") or CourseKind.COURSE.value
+    if kind not in {k.value for k in CourseKind}:
+        raise ServiceError("`kind` must be `course` or `clerkship`.")
+    directors = _users_by_email(_emails(data, "director_emails"), "director_emails")
+    course = courses.create_course(
+        current_user,
+        code=_text(data, "code", required=True),
+        title=_text(data, "title", required=True),
+        kind=kind,
+        school=_text(data, "school", required=True),
+        director_ids=[u.id for u in directors],
+    )
+    return created(s.course(course), url_for("api.course", course_id=course.id))
+
+
+@bp.get("/courses/<int:course_id>")
+@guard("course.view", course=Course)
+def course(course: Course):
+    out = s.course(course)
+    out["clinics"] = [
+        s.clinic(c) for c in course.clinics if allowed(current_user, "clinic.view", c)
+    ]
+    return jsonify(out)
+
+
+@bp.get("/clinics")
+@guard("authenticated")
+def clinics_list():
+    query = visible_clinics(current_user)
+    course_id = _query_int("course_id")
+    if course_id is not None:
+        query = query.where(Clinic.course_id == course_id)
+    if request.args.get("academic_year"):
+        query = query.where(Clinic.academic_year == request.args["academic_year"])
+    if request.args.get("status"):
+        status = request.args["status"]
+        if status not in {c.value for c in ClinicStatus}:
+            raise ServiceError(f"Unknown clinic status {status!r}.")
+        query = query.where(Clinic.status == ClinicStatus(status))
+    return jsonify({"clinics": [s.clinic(c) for c in db.session.scalars(query)]})
+
+
+@bp.post("/clinics")
+@guard("admin")
+def create_clinic():
+    data = json_body()
+    course_id = _required_int(data, "course_id")
+    course = db.session.get(Course, course_id)
+    if course is None:
+        raise ServiceError(f"`course_id`: there is no course {course_id}.")
+    coaches = _users_by_email(_emails(data, "coach_emails"), "coach_emails")
+    clinic = courses.create_clinic(
+        current_user,
+        course=course,
+        academic_year=_text(data, "academic_year", required=True),
+        coach_ids=[u.id for u in coaches],
+    )
+    return created(s.clinic(clinic), url_for("api.clinic", clinic_id=clinic.id))
+
+
+def _clinic_detail(clinic: Clinic) -> dict:
+    out = s.clinic(clinic)
+    out.update(
+        documents=[s.document_summary(d) for d in clinic.documents],
+        next_steps=[to.value for to in workflow.next_steps(current_user, clinic)],
+        decisions_visible=workflow.decisions_visible(current_user, clinic),
+        action_items_url=url_for("api.action_items", clinic_id=clinic.id),
+        pedagogy_url=url_for("api.pedagogy", clinic_id=clinic.id),
+    )
+    return out
+
+
+@bp.get("/clinics/<int:clinic_id>")
+@guard("clinic.view", clinic=Clinic)
+def clinic(clinic: Clinic):
+    return jsonify(_clinic_detail(clinic))
+
+
+@bp.post("/clinics/<int:clinic_id>/transition")
+@guard("clinic.transition", clinic=Clinic)
+def transition(clinic: Clinic):
+    if not allowed(current_user, "clinic.member", clinic):
+        raise workflow.NotPermitted("Only the clinic's coaches and directors move it.")
+    data = json_body()
+    workflow.transition(current_user, clinic, _text(data, "to", required=True))
+    return jsonify(_clinic_detail(clinic))
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _status_url(document: Document) -> str:
+    return url_for("api.document", document_id=document.id)
+
+
+@bp.post("/clinics/<int:clinic_id>/documents")
+@guard("clinic.upload", clinic=Clinic)
+def upload(clinic: Clinic):
+    if request.mimetype != "multipart/form-data":
+        abort(415, "Upload the file as multipart/form-data in the field `file`.")
+    storage = request.files.get("file")
+    if storage is None or not storage.filename:
+        raise ServiceError("Send the file in the multipart field `file`.")
+    document = None
+    if request.form.get("document_id"):
+        try:
+            document_id = int(request.form["document_id"])
+        except ValueError:
+            raise ServiceError("`document_id` must be a number.") from None
+        document = db.session.get(Document, document_id)
+        if document is None or document.clinic_id != clinic.id:
+            raise ServiceError(f"This clinic has no document {document_id}.")
+    data = storage.read()
+    newest_before = db.session.scalar(sa.select(sa.func.max(DocumentVersion.id))) or 0
+    try:
+        result = document_service.upload(
+            current_user, clinic, storage.filename, data, document
+        )
+    except StorageError as error:
+        raise ServiceError(str(error)) from None
+    version = result.version
+    unchanged = version.id <= newest_before  # the same file again: no new version
+    response = jsonify(
+        {
+            "document_id": version.document_id,
+            "version_id": version.id,
+            "version": version.number,
+            "status": version.status.value,
+            "status_url": _status_url(version.document),
+            "unchanged": unchanged,
+            "message": result.message,
+        }
+    )
+    response.status_code = 200 if unchanged else 202
+    response.headers["Location"] = _status_url(version.document)
+    return response
+
+
+def _version(document: Document) -> DocumentVersion:
+    number = _query_int("version")
+    if number is None:
+        version = document.latest
+    else:
+        version = next((v for v in document.versions if v.number == number), None)
+    if version is None:
+        abort(404, "There is no such version of this document.")
+    return version
+
+
+def _findings(version: DocumentVersion) -> list[dict]:
+    show = workflow.decisions_visible(current_user, version.document.clinic)
+    rows = db.session.scalars(
+        sa.select(Finding)
+        .where(Finding.version_id == version.id)
+        .order_by(Finding.segment_id, Finding.start, Finding.id)
+    )
+    return [s.finding(f, show) for f in rows]
+
+
+def _diff(version: DocumentVersion, findings: list[dict]) -> dict | None:
+    if version.resolved_count is None:
+        return None
+    previous = db.session.scalar(
+        sa.select(DocumentVersion.number)
+        .where(
+            DocumentVersion.document_id == version.document_id,
+            DocumentVersion.number < version.number,
+            DocumentVersion.status == VersionStatus.DONE,
+        )
+        .order_by(DocumentVersion.number.desc())
+        .limit(1)
+    )
+    return {
+        "previous_version": previous,
+        "resolved": version.resolved_count,
+        "persisting": sum(f["match"] == MatchState.PERSISTING.value for f in findings),
+        "new": sum(f["match"] == MatchState.NEW.value for f in findings),
+    }
+
+
+@bp.get("/documents/<int:document_id>")
+@guard("document.view", document=Document)
+def document(document: Document):
+    latest = document.latest
+    findings = _findings(latest) if latest else []
+    out = s.document(document, findings, None)
+    if latest is not None and latest.number > 1:
+        out["diff"] = _diff(latest, findings)
+    return jsonify(out)
+
+
+FINDING_FILTERS = ("criterion", "category", "severity", "status", "match")
+FILTER_FIELDS = {"criterion": "criterion_id"}
+
+
+@bp.get("/documents/<int:document_id>/findings")
+@guard("document.view", document=Document)
+def document_findings(document: Document):
+    version = _version(document)
+    status = request.args.get("status")
+    if status and status not in {f.value for f in FindingStatus}:
+        raise ServiceError("`status` must be open, confirmed or dismissed.")
+    findings = _findings(version)
+    for name in FINDING_FILTERS:
+        wanted = request.args.get(name)
+        if wanted:
+            field = FILTER_FIELDS.get(name, name)
+            findings = [f for f in findings if f[field] == wanted]
+    return jsonify(
+        {
+            "document_id": document.id,
+            "version": version.number,
+            "version_id": version.id,
+            "status": version.status.value,
+            "count": len(findings),
+            "findings": findings,
+        }
+    )
+
+
+@bp.get("/documents/<int:document_id>/segments")
+@guard("document.view", document=Document)
+def document_segments(document: Document):
+    version = _version(document)
+    rows = db.session.scalars(
+        sa.select(Segment)
+        .where(Segment.version_id == version.id)
+        .order_by(Segment.ordinal)
+    )
+    return jsonify(
+        {
+            "document_id": document.id,
+            "version": version.number,
+            "version_id": version.id,
+            "segments": [s.segment(seg) for seg in rows],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def _finding_out(finding: Finding, status: int = 200):
+    show = workflow.decisions_visible(current_user, finding.version.document.clinic)
+    response = jsonify(s.finding(finding, show, comments=True))
+    response.status_code = status
+    return response
+
+
+@bp.get("/findings/<int:finding_id>")
+@guard("finding.view", finding=Finding)
+def finding(finding: Finding):
+    return _finding_out(finding)
+
+
+@bp.patch("/findings/<int:finding_id>")
+@guard("finding.decide", finding=Finding)
+def update_finding(finding: Finding):
+    """`{status, reason, comment, severity}`: each given field is applied."""
+    data = json_body()
+    status = _text(data, "status")
+    reason = _text(data, "reason")
+    comment = _text(data, "comment")
+    severity = _text(data, "severity")
+    if status is None and (reason is not None or comment is not None):
+        status = finding.status.value  # a new reason or comment for the same decision
+    # Check everything first, so a bad field changes nothing.
+    if status is not None and status not in {f.value for f in FindingStatus}:
+        raise ServiceError("`status` must be open, confirmed or dismissed.")
+    if severity is not None and severity not in reviews.SEVERITIES:
+        raise ServiceError("`severity` must be high, medium or low.")
+    if status == FindingStatus.DISMISSED.value:
+        reason = reason or (
+            finding.dismiss_reason.value if finding.dismiss_reason else None
+        )
+        if reason is None:
+            raise ServiceError(
+                "A dismissal needs a `reason`: not_about_race, race_conscious, "
+                "clinically_justified, duplicate or other."
+            )
+    elif status == FindingStatus.OPEN.value and (reason or comment):
+        raise ServiceError("An open finding has no `reason` or `comment`.")
+    elif status == FindingStatus.CONFIRMED.value and reason:
+        raise ServiceError("A `reason` goes with a dismissal only.")
+    if status is None and severity is None:
+        raise ServiceError("Send at least one of status, reason, comment, severity.")
+    if status == FindingStatus.CONFIRMED.value:
+        reviews.confirm(current_user, finding, comment)
+    elif status == FindingStatus.DISMISSED.value:
+        reviews.dismiss(current_user, finding, reason, comment)
+    elif status == FindingStatus.OPEN.value:
+        reviews.reopen(current_user, finding)
+    if severity is not None and severity != finding.severity:
+        reviews.set_severity(current_user, finding, severity)
+    return _finding_out(finding)
+
+
+@bp.post("/findings/<int:finding_id>/comments")
+@guard("finding.comment", finding=Finding)
+def add_comment(finding: Finding):
+    from clinic.models import Comment
+
+    data = json_body()
+    parent = None
+    if data.get("parent_id") is not None:
+        parent = db.session.get(Comment, _int(data["parent_id"], "parent_id"))
+        if parent is None:
+            raise ServiceError("`parent_id`: there is no such comment.")
+    comment = workflow.add_comment(
+        current_user, finding, _text(data, "body", required=True), parent
+    )
+    return created(s.comment(comment), url_for("api.finding", finding_id=finding.id))
+
+
+@bp.post("/clinics/<int:clinic_id>/findings")
+@guard("clinic.review", clinic=Clinic)
+def add_finding(clinic: Clinic):
+    """A coach's own finding: `{version_id, segment_id, start, end, criterion_id, note}`."""
+    data = json_body()
+    version = db.session.get(DocumentVersion, _required_int(data, "version_id"))
+    if version is None or version.document.clinic_id != clinic.id:
+        raise ServiceError("`version_id`: this clinic has no such version.")
+    if not allowed(current_user, "version.annotate", version):
+        abort(403)
+    segment = db.session.get(Segment, _required_int(data, "segment_id"))
+    if segment is None or segment.version_id != version.id:
+        raise ServiceError("`segment_id`: that segment is not part of this version.")
+    criterion_id = _text(data, "criterion_id", required=True)
+    criterion = app_rubric().criteria.get(criterion_id)
+    if criterion is None:
+        raise ServiceError(
+            f"`criterion_id`: the rubric has no criterion {criterion_id}."
+        )
+    finding = reviews.add_manual_finding(
+        current_user,
+        version,
+        segment,
+        _required_int(data, "start"),
+        _required_int(data, "end"),
+        criterion,
+        _text(data, "note"),
+    )
+    response = _finding_out(finding, 201)
+    response.headers["Location"] = url_for("api.finding", finding_id=finding.id)
+    return response
+
+
+# --------------------------------------------------------------------------- action items
+
+
+@bp.get("/clinics/<int:clinic_id>/action-items")
+@guard("clinic.view", clinic=Clinic)
+def action_items(clinic: Clinic):
+    return jsonify({"action_items": [s.action_item(i) for i in clinic.action_items]})
+
+
+def _owner(data: dict) -> User | None:
+    email = _text(data, "owner_email")
+    if not email:
+        return None
+    return _users_by_email([email], "owner_email")[0]
+
+
+@bp.post("/clinics/<int:clinic_id>/action-items")
+@guard("clinic.coach", clinic=Clinic)
+def create_action_item(clinic: Clinic):
+    data = json_body()
+    title, description = _text(data, "title"), _text(data, "description")
+    finding_ids = _int_list(data, "finding_ids")
+    if data.get("from_finding_id") is not None:
+        source = db.session.get(
+            Finding, _int(data["from_finding_id"], "from_finding_id")
+        )
+        if source is None or source.version.document.clinic_id != clinic.id:
+            raise ServiceError("`from_finding_id`: this clinic has no such finding.")
+        title = title or f"Revise: {source.title}"
+        if description is None:
+            description = (
+                f"{source.location_label} of {source.version.document.title}: "
+                f"“{source.sentence}”\n\n{workflow.recommendation_for(source)}"
+            )
+        if source.id not in finding_ids:
+            finding_ids.append(source.id)
+    if not title:
+        raise ServiceError("`title` is required.")
+    item = workflow.create_action_item(
+        current_user,
+        clinic,
+        title=title,
+        description=description,
+        owner=_owner(data),
+        due_date=_date(data.get("due_date"), "due_date"),
+        finding_ids=finding_ids,
+    )
+    return created(
+        s.action_item(item), url_for("api.action_items", clinic_id=clinic.id)
+    )
+
+
+COACH_ONLY_FIELDS = ("title", "description", "due_date", "owner_email")
+
+
+@bp.patch("/action-items/<int:action_item_id>")
+@guard("action_item.update", action_item=ActionItem)
+def update_action_item(action_item: ActionItem):
+    """`{status, drop_reason}` for the owner; coaches may also change the rest."""
+    data = json_body()
+    if not allowed(current_user, "clinic.coach", action_item.clinic) and any(
+        k in data for k in COACH_ONLY_FIELDS
+    ):
+        raise workflow.NotPermitted(
+            "As the owner you can change the status only; ask your coach for the rest."
+        )
+    changes: dict[str, Any] = {
+        "status": _text(data, "status"),
+        "drop_reason": _text(data, "drop_reason"),
+        "title": _text(data, "title"),
+        "description": _text(data, "description"),
+    }
+    if "due_date" in data:
+        changes["due_date"] = _date(data["due_date"], "due_date")
+    if "owner_email" in data:
+        changes["owner"] = _owner(data)
+    if not any(k in data for k in ("status", "drop_reason", *COACH_ONLY_FIELDS)):
+        raise ServiceError(
+            "Send at least one of status, drop_reason, title, description, "
+            "due_date, owner_email."
+        )
+    workflow.update_action_item(current_user, action_item, **changes)
+    return jsonify(s.action_item(action_item))
+
+
+# --------------------------------------------------------------------------- pedagogy
+
+
+@bp.get("/clinics/<int:clinic_id>/pedagogy")
+@guard("clinic.view", clinic=Clinic)
+def pedagogy(clinic: Clinic):
+    scores = {row.criterion_id: row for row in clinic.pedagogy_scores}
+    return jsonify(
+        {
+            "clinic_id": clinic.id,
+            "can_score": allowed(current_user, "clinic.coach", clinic),
+            "criteria": [
+                s.pedagogy(c, scores.get(c.id))
+                for c in app_rubric().manual_criteria.values()
+            ],
+        }
+    )
+
+
+@bp.put("/clinics/<int:clinic_id>/pedagogy/<criterion_id>")
+@guard("clinic.coach", clinic=Clinic)
+def score_pedagogy(clinic: Clinic, criterion_id: str):
+    criterion = app_rubric().manual_criteria.get(criterion_id)
+    if criterion is None:
+        abort(404, f"The rubric has no pedagogy criterion {criterion_id}.")
+    data = json_body()
+    if "score" not in data:
+        raise ServiceError("`score` is required: 0, 1, 2, 3, or null for N/A.")
+    score = data["score"]
+    if score is not None:
+        score = _int(score, "score")
+    row = workflow.score_pedagogy(
+        current_user,
+        clinic,
+        criterion_id,
+        score,
+        _text(data, "notes"),
+        _text(data, "evidence"),
+    )
+    return jsonify(s.pedagogy(criterion, row))
