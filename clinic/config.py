@@ -20,6 +20,7 @@ ENV_SETTINGS: dict[str, tuple[str, type]] = {
     "LOGIN_LOCKOUT_MINUTES": ("LOGIN_LOCKOUT_MINUTES", int),
     "PROXY_COUNT": ("PROXY_COUNT", int),
     "JOB_STALE_SECONDS": ("JOB_STALE_SECONDS", int),
+    "UPLOAD_DIR": ("UPLOAD_FOLDER", str),
     "SESSION_COOKIE_SECURE": (
         "SESSION_COOKIE_SECURE",
         lambda v: v.lower() in {"1", "true", "yes", "on"},

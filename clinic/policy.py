@@ -162,11 +162,15 @@ RULES: dict[str, Rule] = {
     "action_item.update": _can_update_action,
     "selfcheck.create": _is(Role.DIRECTOR),
     # The plan shows coach decisions: directors get it once feedback is shared.
-    "clinic.action_plan": lambda user, c: _can_view_clinic(user, c)
-    and (user.role != Role.DIRECTOR or _feedback_shared(c)),
+    "clinic.action_plan": lambda user, c: (
+        _can_view_clinic(user, c)
+        and (user.role != Role.DIRECTOR or _feedback_shared(c))
+    ),
     "document.share": lambda user, d: (
         d.clinic is None and _authenticated(user, None) and d.owner_id == user.id
     ),
+    # The school summary (page, PDF, CSV): deans and admins.
+    "summary.view": _is(Role.DEAN, Role.ADMIN),
 }
 
 

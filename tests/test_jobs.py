@@ -19,12 +19,18 @@ from tests import builders
 pytestmark = pytest.mark.slow
 
 
+REDIS_URL = os.environ.get("CLINIC_TEST_REDIS_URL")
+
+
 @pytest.fixture
 def queued(app, world):
-    """The app with a real (not immediate) queue in its instance folder."""
+    """The app with a real (not immediate) queue: SQLite in the instance folder, or Redis."""
     app.config["JOBS_IMMEDIATE"] = False
     app.config["JOB_STALE_SECONDS"] = 2
+    app.config["REDIS_URL"] = REDIS_URL
     jobs.init_app(app)
+    if REDIS_URL:
+        app.extensions["huey"].flush()  # a clean queue for this test
     return app
 
 
@@ -37,6 +43,8 @@ def _start_worker(app):
         "CLINIC_JOB_STALE_SECONDS": "2",
     }
     env.pop("CLINIC_REDIS_URL", None)
+    if REDIS_URL:
+        env["CLINIC_REDIS_URL"] = REDIS_URL
     return subprocess.Popen(
         [sys.executable, "-m", "clinic", "worker", "--workers", "1"],
         env=env,
@@ -64,6 +72,13 @@ def _stop(worker):
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
+
+
+def test_queue_storage_follows_the_configuration(queued):
+    from huey import RedisHuey, SqliteHuey
+
+    expected = RedisHuey if REDIS_URL else SqliteHuey
+    assert isinstance(queued.extensions["huey"], expected)
 
 
 def test_upload_is_queued_and_a_worker_process_analyses_it(queued, world):

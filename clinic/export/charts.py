@@ -42,7 +42,7 @@ def bar_chart(
     return Markup("".join(parts))
 
 
-SERIES_DASHES = ["", "4 2", "1 2", "6 2 1 2"]
+SERIES_DASHES = ["", "", "4 2", "1 2"]
 
 
 def grouped_bar_chart(
