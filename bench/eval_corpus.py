@@ -41,8 +41,13 @@ KEYWORDS = re.compile(
 
 
 def load_corpus(path: Path) -> list[dict]:
+    """Records of a JSONL corpus; category labels are upper-cased ("risk" -> "RISK")."""
     with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        records = [json.loads(line) for line in fh if line.strip()]
+    for r in records:
+        r["category"] = str(r.get("category", "NONE")).upper()
+        r["also"] = [str(a).upper() for a in r.get("also", [])]
+    return records
 
 
 def prf(pred: list[bool], gold: list[bool]) -> tuple[float, float, float]:

@@ -22,17 +22,9 @@ from clinic.analysis import (
 )
 
 
-def read_text_input(source: str) -> str:
-    """Text of FILE or stdin (``-``). The single place to extend for PDF/PPTX input."""
-    if source == "-":
-        return sys.stdin.read()
-    path = Path(source)
+def _read_bytes(source: str) -> bytes:
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException(
-            f"{source}: not a UTF-8 text file (PDF/PPTX input is not supported yet)"
-        ) from None
+        return Path(source).read_bytes()
     except OSError as exc:
         raise click.ClickException(
             f"cannot read {source}: {exc.strerror or exc}"
@@ -46,19 +38,77 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def format_finding(text: str, f: Finding) -> str:
-    """``line 3, chars 10-25: [RC-ALG-EGFR high] "x 1.159 if Black" — title`` + advice."""
+def text_location(text: str, f: Finding) -> tuple[dict, str]:
+    """Line-based location of a finding in a plain text: ``(dict, label)``."""
     line, col = line_col(text, f.start)
-    head = (
-        f"line {line}, chars {col}-{col + (f.end - f.start)}: "
-        f'[{f.criterion_id} {f.severity}] "{f.matched_text}" — {f.title}'
-    )
-    lines = [head, f"    {f.recommendation}"]
+    label = f"line {line}, chars {col}-{col + (f.end - f.start)}"
+    return {"kind": "line", "number": line, "column": col}, label
+
+
+def format_finding(text: str, f: Finding, label: str | None = None) -> str:
+    """``line 3, chars 10-25: [RC-ALG-EGFR high] "x 1.159 if Black" — title`` + advice.
+
+    ``label`` replaces the line-based location (``deck.pptx: slide 7 (notes)``).
+    """
+    if label is None:
+        label = text_location(text, f)[1]
+    head = f'{label}: [{f.criterion_id} {f.severity}] "{f.matched_text}" — {f.title}'
+    sentence = " ".join(f.sentence.split())
+    lines = [head, f"    {sentence}", f"    {f.recommendation}"]
     if f.replacement:
         lines.append(
             f"    Replacement: {f.replacement['name']} ({f.replacement['year']})"
         )
     return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class LocatedFinding:
+    """A finding with the file it came from and where in the file."""
+
+    file: str
+    location: dict
+    label: str
+    finding: Finding
+
+    def to_dict(self) -> dict:
+        loc = dict(self.location)
+        loc["label"] = self.label
+        return {"file": self.file, "location": loc, **self.finding.to_dict()}
+
+
+def analyze_source(analyzer, source: str, data: bytes | str) -> tuple[list, list]:
+    """Findings of one input as ``(located findings, warnings)``.
+
+    ``data`` is the text read from stdin (``source == "-"``) or the file's bytes.
+    Plain ``.txt`` files (and stdin) are analysed as one text with line-based
+    locations; other types go through :func:`clinic.ingest.extract` and are
+    located by segment ("slide 7 (notes)", "page 3"). Raises ``IngestError``.
+    """
+    from clinic.ingest import extract
+    from clinic.ingest.text import decode_text
+
+    warnings: list[str] = []
+    if isinstance(data, str):
+        located = [(data, None)]
+    else:
+        doc = extract(data, source)
+        warnings = list(doc.warnings)
+        if doc.kind == "text":
+            text = decode_text(data, source)[0]
+            located = [(text, None)]
+        else:
+            located = [(seg.text, seg.location) for seg in doc.segments]
+    texts = [t for t, _ in located]
+    out = []
+    for (text, loc), findings in zip(located, analyzer.analyze_segments(texts)):
+        for f in findings:
+            if loc is None:
+                loc_dict, label = text_location(text, f)
+            else:
+                loc_dict, label = loc.to_dict(), loc.label()
+            out.append(LocatedFinding(source, loc_dict, label, f))
+    return out, warnings
 
 
 def _load(rubric_dir: str | None):
@@ -73,7 +123,7 @@ def _load(rubric_dir: str | None):
 
 
 @click.command("analyze")
-@click.argument("source", metavar="FILE_OR_-")
+@click.argument("sources", metavar="FILE...", nargs=-1, required=True)
 @click.option(
     "--format",
     "fmt",
@@ -87,21 +137,48 @@ def _load(rubric_dir: str | None):
     default=None,
     help="rubric directory",
 )
-def analyze_command(source: str, fmt: str, rubric_dir: str | None) -> None:
-    """Print findings for a text file, or stdin when FILE_OR_- is '-'."""
-    text = read_text_input(source)
+def analyze_command(sources: tuple[str, ...], fmt: str, rubric_dir: str | None) -> None:
+    """Print findings for documents (PDF, PPTX, DOCX, text, Markdown) or stdin ('-').
+
+    Each finding is shown with its file and location ("deck.pptx: slide 7 (notes)";
+    plain text files and stdin: "line 3, chars 10-25"). A file that cannot be read
+    is reported and skipped; the exit status is then 1.
+    """
+    from clinic.ingest import IngestError
+
     analyzer = _load(rubric_dir)
-    findings = analyzer.analyze_text(text)
+    results: list[LocatedFinding] = []
+    failed = 0
+    for source in sources:
+        try:
+            data = sys.stdin.read() if source == "-" else _read_bytes(source)
+            found, warnings = analyze_source(analyzer, source, data)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            failed += 1
+            continue
+        except IngestError as exc:
+            click.echo(f"error: {exc}", err=True)
+            failed += 1
+            continue
+        for w in warnings:
+            click.echo(f"warning: {w}", err=True)
+        results.extend(found)
     if fmt == "json":
         click.echo(
-            json.dumps(
-                [dataclasses.asdict(f) for f in findings], indent=2, ensure_ascii=False
-            )
+            json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False)
         )
-        return
-    for f in findings:
-        click.echo(format_finding(text, f))
-    click.echo(f"{len(findings)} finding(s); rubric {analyzer.version_id}")
+    else:
+        for r in results:
+            if r.file == "-":
+                prefix = "" if len(sources) == 1 else "<stdin>: "
+            else:
+                prefix = f"{r.file}: "
+            click.echo(format_finding("", r.finding, prefix + r.label))
+        tail = f"; {failed} file(s) could not be read" if failed else ""
+        click.echo(f"{len(results)} finding(s); rubric {analyzer.version_id}{tail}")
+    if failed:
+        sys.exit(1)
 
 
 @click.group("rubric")

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clinic.analysis import Finding, load_analyzer, load_rubric, split_sentences
+from clinic.analysis import (
+    Finding,
+    Mention,
+    load_analyzer,
+    load_rubric,
+    split_sentences,
+)
 
 RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubrics"
 CORPUS = (
@@ -219,3 +225,86 @@ def test_offsets_property(analyzer, parts, seps, prefix):
     for f in analyzer.analyze_text(text):
         assert text[f.start : f.end] == f.matched_text
         assert text[f.sentence_start : f.sentence_end] == f.sentence
+
+
+# ----------------------------------------------------------------- mentions API
+
+
+def test_mentions_race_term_and_condition(analyzer):
+    (ms,) = analyzer.mentions(["Sickle cell disease is common in Black patients."])
+    (m,) = ms
+    assert isinstance(m, Mention)
+    assert m.race_terms == ["Black"]
+    assert m.conditions == ["sickle cell disease"]
+    assert m.sentence == "Sickle cell disease is common in Black patients."
+    assert json.loads(json.dumps(m.to_dict()))["conditions"] == ["sickle cell disease"]
+
+
+def test_mentions_use_sense_checks(analyzer):
+    texts = [
+        "The white blood cell count in sickle cell disease is often raised.",
+        "Periventricular white matter lesions are typical of multiple sclerosis.",
+        "Familial Mediterranean fever responds to colchicine.",
+        "Race is associated with hypertension.",  # generic word, no group
+        "Black patients were enrolled.",  # no condition
+    ]
+    assert analyzer.mentions(texts) == [[], [], [], [], []]
+
+
+def test_mentions_normalise_terms_and_synonyms(analyzer):
+    text = (
+        "Intro line.\n"
+        "Tay-Sachs is more common in people of Ashkenazi Jewish descent. "
+        "HbSS and sickle cell anemia are seen in African-Americans and Hispanics; "
+        "Caucasians rarely have it."
+    )
+    first, second = analyzer.mentions([text])[0]
+    assert first.race_terms == ["Ashkenazi Jewish"]
+    assert first.conditions == ["Tay-Sachs disease"]
+    assert second.race_terms == ["African American", "Hispanic", "White"]
+    assert second.conditions == ["sickle cell disease"]
+    for m in (first, second):
+        assert text[m.start : m.end] == m.sentence
+
+
+def test_mentions_abbreviations_are_case_sensitive(analyzer):
+    (ms,) = analyzer.mentions(
+        [
+            "Among Asian patients with HBV, CKD and AIDS were common; the drug aids sleep."
+        ]
+    )
+    (m,) = ms
+    assert m.race_terms == ["Asian"]
+    assert m.conditions == ["hepatitis B", "chronic kidney disease", "HIV"]
+    (none,) = analyzer.mentions(["The program aids Black students with housing."])
+    assert none == []
+
+
+def test_mentions_aligns_with_inputs(analyzer):
+    out = analyzer.mentions(
+        ["", "Nothing here.", "Asthma is common in Puerto Rican children."]
+    )
+    assert len(out) == 3 and out[0] == [] and out[1] == []
+    assert out[2][0].race_terms == ["Puerto Rican"]
+    assert out[2][0].conditions == ["asthma"]
+    assert analyzer.mentions([]) == []
+
+
+def test_conditions_lexicon_has_canonical_names():
+    terms = dict(_RUBRIC.lexicon["conditions"].terms)
+    assert len(terms) >= 100
+    for name in (
+        "sickle cell disease",
+        "cystic fibrosis",
+        "hypertension",
+        "type 2 diabetes",
+        "chronic kidney disease",
+        "focal segmental glomerulosclerosis",
+        "prostate cancer",
+        "G6PD deficiency",
+        "nasopharyngeal carcinoma",
+        "maternal mortality",
+        "infant mortality",
+    ):
+        assert name in terms, name
+    assert "HbSS" in terms["sickle cell disease"]

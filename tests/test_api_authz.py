@@ -48,6 +48,12 @@ EXPECTED_API: dict[str, tuple[dict, dict]] = {
     "api.update_action_item": MEMBERS,
     "api.pedagogy": SCOPED,
     "api.score_pedagogy": REVIEWERS,
+    # Directors get the plan once feedback is shared (the world's clinic is a draft).
+    "api.action_plan": (
+        {"admin": OK, "coach": OK, "director": 403, "dean": OK},
+        NOT_FOREIGN,
+    ),
+    "api.summary_pdf": (NOT_FOREIGN, NOT_FOREIGN),
 }
 PUBLIC_API = {"api.openapi"}
 

@@ -30,9 +30,12 @@ def test_analyze_text_file(runner, tmp_path):
     path.write_text(TEXT, encoding="utf-8")
     result = runner.invoke(analyze_command, [str(path)])
     assert result.exit_code == 0, result.output
-    first = result.output.splitlines()[0]
-    assert first.startswith('line 2, chars 0-4: [RC-ALG-EGFR high] "eGFR" — ')
-    assert result.output.splitlines()[1].startswith("    Teach the 2021 CKD-EPI")
+    lines = result.output.splitlines()
+    assert lines[0].startswith(
+        f'{path}: line 2, chars 0-4: [RC-ALG-EGFR high] "eGFR" — '
+    )
+    assert lines[1] == "    eGFR (CKD-EPI 2009) is multiplied by 1.159 if Black."
+    assert lines[2].startswith("    Teach the 2021 CKD-EPI")
     assert "1 finding(s); rubric 2026" in result.output
 
 
@@ -42,6 +45,13 @@ def test_analyze_stdin_json(runner):
     data = json.loads(result.output)
     assert [d["criterion_id"] for d in data] == ["RC-ALG-EGFR"]
     d = data[0]
+    assert d["file"] == "-"
+    assert d["location"] == {
+        "kind": "line",
+        "number": 2,
+        "column": 0,
+        "label": "line 2, chars 0-4",
+    }
     assert TEXT[d["start"] : d["end"]] == d["matched_text"]
     assert {
         "category",
@@ -66,12 +76,108 @@ def test_analyze_unreadable_file(runner, tmp_path):
     assert "Traceback" not in result.output
 
 
+def _deck(path: Path) -> None:
+    """A three-slide deck; slide 2's notes hold a race-specific spirometry sentence."""
+    from pptx import Presentation
+
+    prs = Presentation()
+    layout = prs.slide_layouts[1]
+    for i, (title, body, notes) in enumerate(
+        [
+            ("Pulmonary week", "Objectives for the session", ""),
+            (
+                "Spirometry",
+                "FEV1/FVC below the lower limit of normal means obstruction.",
+                "Use race-specific spirometry reference equations for Black patients.",
+            ),
+            ("Summary", "The white blood cell count was normal.", "No notes."),
+        ],
+        start=1,
+    ):
+        slide = prs.slides.add_slide(layout)
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+        if notes:
+            slide.notes_slide.notes_text_frame.text = notes
+    prs.save(str(path))
+
+
+def test_analyze_pptx_reports_slide_locations(runner, tmp_path):
+    path = tmp_path / "deck.pptx"
+    _deck(path)
+    result = runner.invoke(analyze_command, [str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{path}: slide 2 (notes): [RC-ALG-PFT high] ")
+    assert lines[1] == (
+        "    Use race-specific spirometry reference equations for Black patients."
+    )
+    assert "slide 3" not in result.output
+    assert "1 finding(s); rubric 2026" in result.output
+
+
+def test_analyze_pptx_json(runner, tmp_path):
+    path = tmp_path / "deck.pptx"
+    _deck(path)
+    result = runner.invoke(analyze_command, [str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [d["criterion_id"] for d in data] == ["RC-ALG-PFT"]
+    d = data[0]
+    assert d["file"] == str(path)
+    assert d["location"] == {
+        "kind": "slide",
+        "number": 2,
+        "part": "notes",
+        "index": 1,
+        "label": "slide 2 (notes)",
+    }
+    assert d["sentence"][d["start"] - d["sentence_start"] :].startswith(
+        d["matched_text"]
+    )
+    assert {"category", "severity", "recommendation", "rubric_version"} <= set(d)
+
+
+def test_analyze_several_files_with_a_corrupt_one(runner, tmp_path):
+    good = tmp_path / "deck.pptx"
+    _deck(good)
+    bad = tmp_path / "slides.pdf"
+    bad.write_bytes(b"%PDF-1.7\n\xff\xfe\x00binary")
+    notes = tmp_path / "notes.txt"
+    notes.write_text(TEXT, encoding="utf-8")
+    result = runner.invoke(analyze_command, [str(bad), str(good), str(notes)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert f"error: {bad}" in result.output
+    assert "damaged" in result.output or "cannot be read" in result.output
+    assert f"{good}: slide 2 (notes): [RC-ALG-PFT high]" in result.output
+    assert f"{notes}: line 2, chars 0-4: [RC-ALG-EGFR high]" in result.output
+    assert (
+        "2 finding(s)" in result.output
+        and "1 file(s) could not be read" in result.output
+    )
+
+
 def test_analyze_binary_file(runner, tmp_path):
     path = tmp_path / "slides.pdf"
     path.write_bytes(b"%PDF-1.7\n\xff\xfe\x00binary")
     result = runner.invoke(analyze_command, [str(path)])
-    assert result.exit_code != 0
-    assert "not a UTF-8 text file" in result.output
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {path}")
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_analyze_markdown_segments(runner, tmp_path):
+    path = tmp_path / "handout.md"
+    path.write_text(
+        "# Week 3\n\nIntro text.\n\n- Black race is a risk factor for hypertension.\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(analyze_command, [str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data and data[0]["location"]["label"].startswith("line 5")
 
 
 def test_rubric_check_ok(runner):

@@ -235,3 +235,40 @@ def test_invalid_rubric_refuses_to_load_analyzer(rubric_copy):
         "biology.yaml: RC-BIO: missing required field 'examples'" in e
         for e in exc.value.errors
     )
+
+
+def test_conditions_lexicon_is_loaded(rubric):
+    conds = rubric.lexicon["conditions"]
+    assert conds.source_file == "lexicon/conditions.yaml"
+    terms = dict(conds.terms)
+    assert "sickle cell anemia" in terms["sickle cell disease"]
+    # canonical names and synonyms are matched as phrases too
+    assert {"sickle cell disease", "sickle cell anemia", "HbSS"} <= set(conds.phrases)
+    assert rubric.lexicon["condition_abbreviations"].case_sensitive
+
+
+def test_lexicon_terms_validation(rubric_copy):
+    def bad(d):
+        terms = d["sets"]["conditions"]["terms"]
+        # HbSS is already a synonym of sickle cell disease
+        terms["sickle cell trait"] = ["HbSS"]
+        terms["asthma"] = "wheeze"  # not a list
+
+    edit_yaml(rubric_copy / "lexicon" / "conditions.yaml", bad)
+    errs = _errors(rubric_copy)
+    assert any(
+        e.startswith("lexicon/conditions.yaml: set conditions: terms:")
+        and "'HbSS'" in e
+        and "'sickle cell disease'" in e
+        for e in errs
+    )
+    assert any("'asthma' must map to a list" in e for e in errs)
+
+
+def test_lexicon_terms_must_be_mapping(rubric_copy):
+    edit_yaml(
+        rubric_copy / "lexicon" / "conditions.yaml",
+        lambda d: d["sets"]["conditions"].update(terms=["asthma"]),
+    )
+    errs = _errors(rubric_copy)
+    assert any("set conditions: 'terms' must map canonical names" in e for e in errs)

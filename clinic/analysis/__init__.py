@@ -5,12 +5,13 @@ Public API::
     from clinic.analysis import load_analyzer
     analyzer = load_analyzer()            # project rubrics/, cached per rubric version
     findings = analyzer.analyze_text(text)
+    mentions = analyzer.mentions([text])  # race term + condition per sentence
 
 No Flask and no trained models: a ``spacy.blank("en")`` pipeline with rule
 components whose vocabulary and criteria live in YAML under ``rubrics/``.
 """
 
-from .findings import Finding
+from .findings import Finding, Mention
 from .pipeline import Analyzer, load_analyzer, split_sentences
 from .rubric import (
     ManualCriterion,
@@ -25,6 +26,7 @@ __all__ = [
     "Analyzer",
     "Finding",
     "ManualCriterion",
+    "Mention",
     "Rubric",
     "RubricError",
     "TextCriterion",

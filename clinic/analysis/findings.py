@@ -37,3 +37,25 @@ class Finding:
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (``dataclasses.asdict``)."""
         return asdict(self)
+
+
+@dataclass
+class Mention:
+    """A sentence that names at least one race/ethnicity term and one condition.
+
+    ``race_terms`` are normalised group names in order of appearance ("Black",
+    "African American", "Ashkenazi Jewish"; generic words such as "race" or
+    "ethnicity" are not listed); ``conditions`` are canonical names from the
+    ``conditions`` lexicon ("sickle cell disease"). ``start``/``end`` are the
+    sentence's character offsets in the text it came from.
+    """
+
+    sentence: str
+    race_terms: list[str]
+    conditions: list[str]
+    start: int = 0
+    end: int = 0
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (``dataclasses.asdict``)."""
+        return asdict(self)

@@ -121,6 +121,12 @@ class CompiledRubric:
     regexes: list[tuple[str, re.Pattern]] = field(default_factory=list)
     prefilter: frozenset[str] = frozenset()
     gates: list[tuple] = field(default_factory=list)
+    #: per lexicon set, the pre-filter words its matches must contain (first words)
+    set_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: per lexicon set with ``terms``: token key ("sickle cell anemia") -> canonical name
+    canonical: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: lower-case race phrases of the mention sets (for plural handling)
+    race_vocabulary: frozenset[str] = frozenset()
     _gate_cache: tuple | None = None
 
     def match(self, doc: Doc) -> dict[str, list[Hit]]:
@@ -442,6 +448,19 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
             prefilter |= words - {"\0no-literal"}
     if errors:
         raise RubricError(errors)
+    canonical: dict[str, dict[str, str]] = {}
+    for s in rubric.lexicon.values():
+        if s.terms:
+            canonical[s.name] = {
+                " ".join(t.lower_ for t in nlp.make_doc(p)): canon
+                for canon, syns in s.terms
+                for p in (canon, *syns)
+            }
+    race_vocabulary = frozenset(
+        " ".join(p.lower().replace("-", " ").split())
+        for m in MENTION_SETS
+        for p in rubric.lexicon[m].phrases
+    )
     return CompiledRubric(
         rubric=rubric,
         nlp=nlp,
@@ -451,4 +470,10 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         regexes=regexes,
         prefilter=frozenset(prefilter),
         gates=gates,
+        set_words={
+            s.name: frozenset(literals.get(f"set:{s.name}", ()))
+            for s in rubric.lexicon.values()
+        },
+        canonical=canonical,
+        race_vocabulary=race_vocabulary,
     )

@@ -10,8 +10,9 @@ from pathlib import Path
 import spacy
 
 from . import components
-from .findings import Finding
-from .lexicon import WORD_RE, CompiledRubric, compile_rubric
+from .findings import Finding, Mention
+from .lexicon import MENTION_SETS, WORD_RE, CompiledRubric, compile_rubric
+from .mentions import CONDITION_SETS, condition_names, race_terms
 from .rubric import DEFAULT_RUBRIC_DIR, Rubric, content_hash, load_rubric
 
 PIPE_NAMES = (
@@ -153,6 +154,50 @@ class Analyzer:
         for (i, s, e), doc in zip(cand, self.nlp.pipe(texts, batch_size=batch_size)):
             for c, anchor, cues in doc._.clinic_findings:
                 results[i].append(self._finding(c, anchor, cues, doc.text, s, e))
+        return results
+
+    def mentions(
+        self, texts: Iterable[str], batch_size: int = 256
+    ) -> list[list[Mention]]:
+        """Per text, the sentences that mention a race/ethnicity group and a condition.
+
+        Race terms come from the engine's mention detection with sense checks ("white
+        blood cell" is not a race term), normalised ("African-Americans" -> "African
+        American"); generic words ("race", "ethnicity") are not counted. Conditions
+        are the canonical names of the ``conditions`` lexicon sets.
+        """
+        texts = list(texts)
+        comp = self.compiled
+        race_words = frozenset().union(
+            *(comp.set_words.get(m, frozenset()) for m in MENTION_SETS)
+        )
+        cond_words = frozenset().union(
+            *(comp.set_words.get(c, frozenset()) for c in CONDITION_SETS)
+        )
+        results: list[list[Mention]] = [[] for _ in texts]
+        if not cond_words:
+            return results
+        words_of = WORD_RE.findall
+        cand: list[tuple[int, int, int]] = []
+        for i, text in enumerate(texts):
+            words = set(words_of(text.lower()))
+            if race_words.isdisjoint(words) or cond_words.isdisjoint(words):
+                continue
+            for s, e in split_sentences(text):
+                words = set(words_of(text[s:e].lower()))
+                if not race_words.isdisjoint(words) and not cond_words.isdisjoint(
+                    words
+                ):
+                    cand.append((i, s, e))
+        sents = (texts[i][s:e] for i, s, e in cand)
+        vocab = comp.race_vocabulary
+        for (i, s, e), doc in zip(cand, self.nlp.pipe(sents, batch_size=batch_size)):
+            races = race_terms(doc, vocab)
+            if not races:
+                continue
+            conds = condition_names(doc, comp)
+            if conds:
+                results[i].append(Mention(doc.text, races, conds, s, e))
         return results
 
     def _finding(self, c, anchor, cues, sentence: str, s: int, e: int) -> Finding:

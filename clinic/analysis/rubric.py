@@ -99,7 +99,7 @@ _MANUAL_KEYS = {
 _MANUAL_REQUIRED = ("id", "title", "question", "guidance", "references")
 _TERM_KEYS = {"id", "term", "definition", "sources", "see_also", "usage"}
 _TERM_REQUIRED = ("id", "term", "definition", "sources")
-_SET_KEYS = {"description", "phrases", "patterns", "regex", "case_sensitive"}
+_SET_KEYS = {"description", "phrases", "patterns", "regex", "case_sensitive", "terms"}
 _RUBRIC_FILE_KEYS = {"version", "title", "description", "owner", "updated"}
 _ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 _TERM_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -189,7 +189,12 @@ class GlossaryTerm:
 
 @dataclass(frozen=True)
 class LexiconSet:
-    """A named vocabulary set: phrases, spaCy token patterns and/or regexes."""
+    """A named vocabulary set: phrases, spaCy token patterns and/or regexes.
+
+    ``terms`` maps a canonical display name to its synonyms ("sickle cell disease":
+    ["sickle cell anemia", "HbSS"]); the canonical names and synonyms are also in
+    ``phrases``.
+    """
 
     name: str
     description: str = ""
@@ -198,6 +203,7 @@ class LexiconSet:
     regex: tuple[str, ...] = ()
     case_sensitive: bool = False
     source_file: str = ""
+    terms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass
@@ -359,6 +365,10 @@ def _parse_lexicon(data: Any, rel: str, errors: list[str], out: dict) -> None:
                 f"{where}: unknown key(s) {sorted(unknown)}; allowed {sorted(_SET_KEYS)}"
             )
         phrases = _str_list(body.get("phrases"), where, "phrases", errors)
+        terms = _terms(body.get("terms"), where, errors)
+        seen = set(phrases)
+        extra = [p for c, syn in terms for p in (c, *syn) if p not in seen]
+        phrases = phrases + tuple(dict.fromkeys(extra))
         patterns = _patterns(body.get("patterns"), where, "patterns", errors)
         _check_patterns(patterns, where, "patterns", errors)
         regexes = _str_list(body.get("regex"), where, "regex", errors)
@@ -368,7 +378,9 @@ def _parse_lexicon(data: Any, rel: str, errors: list[str], out: dict) -> None:
             except re.error as exc:
                 errors.append(f"{where}: regex[{i}] does not compile: {exc}")
         if not (phrases or patterns or regexes):
-            errors.append(f"{where}: needs at least one of phrases, patterns, regex")
+            errors.append(
+                f"{where}: needs at least one of phrases, terms, patterns, regex"
+            )
         out[name] = LexiconSet(
             name=name,
             description=str(body.get("description", "")),
@@ -377,7 +389,42 @@ def _parse_lexicon(data: Any, rel: str, errors: list[str], out: dict) -> None:
             regex=regexes,
             case_sensitive=bool(body.get("case_sensitive", False)),
             source_file=rel,
+            terms=terms,
         )
+
+
+def _terms(raw: Any, where: str, errors: list[str]) -> tuple:
+    """``terms:`` of a lexicon set: canonical name -> list of synonyms (may be empty)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        errors.append(f"{where}: 'terms' must map canonical names to lists of synonyms")
+        return ()
+    out = []
+    owner: dict[str, str] = {}
+    for canon, syns in raw.items():
+        if not isinstance(canon, str) or not canon.strip():
+            errors.append(f"{where}: terms: canonical names must be non-empty text")
+            continue
+        if syns is None:
+            syns = []
+        if not isinstance(syns, list) or not all(
+            isinstance(x, str) and x.strip() for x in syns
+        ):
+            errors.append(
+                f"{where}: terms: '{canon}' must map to a list of non-empty synonyms"
+            )
+            continue
+        for phrase in (canon, *syns):
+            key = " ".join(phrase.lower().split())
+            if key in owner and owner[key] != canon:
+                errors.append(
+                    f"{where}: terms: '{phrase}' is listed under both "
+                    f"'{owner[key]}' and '{canon}'"
+                )
+            owner[key] = canon
+        out.append((canon, tuple(syns)))
+    return tuple(out)
 
 
 def _parse_text_criterion(raw: Any, rel: str, idx: int, errors: list[str]):

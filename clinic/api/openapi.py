@@ -421,6 +421,22 @@ VERSION_PARAM = _query("version", INT, "Version number (default: the latest).")
 
 # endpoint -> summary, tag, request body schema, success status + schema, query parameters.
 OPERATIONS: dict[str, dict[str, Any]] = {
+    "api.action_plan": {
+        "summary": "The clinic's action plan as a PDF (directors: once feedback is shared)",
+        "tag": "exports",
+        "ok": (200, None),
+        "pdf": True,
+    },
+    "api.summary_pdf": {
+        "summary": "The dean summary for a school and academic year as a PDF (deans, admins)",
+        "tag": "exports",
+        "ok": (200, None),
+        "pdf": True,
+        "query": [
+            _query("school", STR, "School name (default: all schools)."),
+            _query("year", STR, "Academic year like 2026-27 (default: the latest)."),
+        ],
+    },
     "api.openapi": {
         "summary": "This OpenAPI description",
         "tag": "meta",
@@ -601,12 +617,16 @@ def _operation(app: Flask, rule, method: str) -> dict:
     if params:
         op["parameters"] = params
     status, schema = spec["ok"]
-    responses: dict[str, Any] = {
-        str(status): {
-            "description": "OK",
-            "content": _json(_ref(schema) if schema else None),
+    content = (
+        {
+            "application/pdf": {
+                "schema": {"type": "string", "contentMediaType": "application/pdf"}
+            }
         }
-    }
+        if spec.get("pdf")
+        else _json(_ref(schema) if schema else None)
+    )
+    responses: dict[str, Any] = {str(status): {"description": "OK", "content": content}}
     for code, (text, extra) in spec.get("also", {}).items():
         responses[str(code)] = {"description": text, "content": _json(_ref(extra))}
     errors = set(spec.get("errors", ()))

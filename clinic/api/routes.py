@@ -639,3 +639,36 @@ def score_pedagogy(clinic: Clinic, criterion_id: str):
         _text(data, "evidence"),
     )
     return jsonify(s.pedagogy(criterion, row))
+
+
+def _pdf(data: bytes, filename: str):
+    from flask import Response
+
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/clinics/<int:clinic_id>/action-plan.pdf")
+@guard("clinic.action_plan", clinic=Clinic)
+def action_plan(clinic: Clinic):
+    from clinic.export.plan_pdf import action_plan_pdf
+
+    name = f"action-plan-{clinic.course.code}-{clinic.academic_year}.pdf".replace(
+        " ", "-"
+    )
+    return _pdf(action_plan_pdf(clinic), name)
+
+
+@bp.get("/summary.pdf")
+@guard("summary.view")
+def summary_pdf():
+    from clinic.summaries.presenters import filename, render_summary_pdf
+    from clinic.summaries.queries import school_summary
+
+    summary = school_summary(
+        request.args.get("school") or None, request.args.get("year") or None
+    )
+    return _pdf(render_summary_pdf(summary), filename(summary, "pdf"))
