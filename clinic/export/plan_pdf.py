@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clinic.export.action_plan import CATEGORIES, build_action_plan
 from clinic.export.charts import bar_chart
+from clinic.export.patterns import course_patterns
 from clinic.export.pdf import mark_words, render_pdf
 from clinic.models import Clinic
 
@@ -21,7 +22,7 @@ def action_plan_pdf(clinic: Clinic) -> bytes:
         ],
         "Findings by category (latest versions)",
     )
-    patterns: list = []
+    patterns = course_patterns(clinic.course)
     return render_pdf(
         "export/action_plan.html",
         clinic=clinic,

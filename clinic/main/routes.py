@@ -66,6 +66,7 @@ def clinics():
 @guard("clinic.view", clinic=Clinic)
 def clinic(clinic: Clinic):
     from clinic.documents.forms import UploadForm
+    from clinic.export.patterns import course_patterns
     from clinic.policy import allowed
     from clinic.services import workflow
     from clinic.workflow.forms import ActionStatusForm, SessionForm, TransitionForm
@@ -87,4 +88,5 @@ def clinic(clinic: Clinic):
         status_form=ActionStatusForm(),
         session_form=session_form,
         steps=list(ClinicStatus),
+        patterns=course_patterns(clinic.course),
     )
