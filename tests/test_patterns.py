@@ -56,3 +56,19 @@ def test_clinic_page_and_action_plan_show_patterns(client, auth, world):
     pdf = client.get(f"/clinics/{world.clinic.id}/action-plan.pdf").data
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "Patterns across the course" in text and "sickle cell disease" in text
+
+
+def test_dean_sees_school_wide_patterns(client, auth, world):
+    builders.gen_version(
+        world.clinic, world.director, filename="haem.txt", data=DECK.encode()
+    )
+    builders.gen_version(
+        world.other_clinic,
+        world.other_director,
+        filename="haem2.txt",
+        data=DECK.encode(),
+    )
+    auth.login(world.dean.email)
+    page = client.get("/summary").get_data(as_text=True)
+    assert "Patterns across the school" in page
+    assert "sickle cell disease" in page and "all with Black" in page

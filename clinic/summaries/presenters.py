@@ -66,8 +66,29 @@ def heat(count: int, peak: int) -> str:
     return f"background-color:hsl(210,60%,{lightness}%);color:{colour}"
 
 
+def school_patterns(summary: SchoolSummary) -> list:
+    """The course pattern report across every course in the summary (school-wide)."""
+    import sqlalchemy as sa
+    from flask import current_app
+
+    from clinic.export.patterns import patterns_for
+    from clinic.extensions import db
+    from clinic.models import Course
+
+    ids = sorted({row.course_id for row in summary.clinics})
+    if not ids:
+        return []
+    courses = list(db.session.scalars(sa.select(Course).where(Course.id.in_(ids))))
+    return patterns_for(courses, current_app.config["RUBRIC_DIR"])
+
+
 def context(summary: SchoolSummary) -> dict:
-    return {"summary": summary, "charts": charts(summary), "heat": heat}
+    return {
+        "summary": summary,
+        "charts": charts(summary),
+        "heat": heat,
+        "patterns": school_patterns(summary),
+    }
 
 
 def filename(summary: SchoolSummary, extension: str) -> str:
