@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.admin.forms import choices
 from clinic.documents import bp
@@ -28,6 +29,7 @@ from clinic.documents.presenters import build_groups, facet_counts, version_diff
 from clinic.extensions import db
 from clinic.models import (
     Clinic,
+    Comment,
     Document,
     DocumentVersion,
     Finding,
@@ -167,6 +169,13 @@ def review(version: DocumentVersion):
             sa.select(Finding)
             .where(Finding.version_id == version.id)
             .order_by(Finding.segment_id, Finding.start)
+            # One query per relation, not per finding: the screen may list hundreds.
+            .options(
+                selectinload(Finding.comments).joinedload(Comment.author),
+                joinedload(Finding.decided_by),
+                joinedload(Finding.created_by),
+                joinedload(Finding.revised_by),
+            )
         )
     )
     from clinic.services.workflow import decisions_visible
