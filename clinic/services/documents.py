@@ -408,43 +408,33 @@ def _carry_manual(
     version: DocumentVersion, rows: list[Segment], manual: list[Finding]
 ) -> list[Finding]:
     """Re-place coach findings where their words still stand; return those that went away."""
-    from clinic.analysis import split_sentences
 
     gone = []
     for old in manual:
-        key = old.sentence_key
         placed = False
         for row in rows:
             at = row.text.find(old.matched_text)
             if at < 0:
                 continue
-            sentence = next(
-                (row.text[s:e] for s, e in split_sentences(row.text) if s <= at < e),
-                row.text,
-            )
-            if sentence_key(sentence) != key and old.sentence.strip() not in row.text:
-                continue
-            new = Finding(
-                version_id=version.id,
-                segment_id=row.id,
+            new = finding_at(
+                row,
+                at,
+                at + len(old.matched_text),
                 criterion_id=old.criterion_id,
                 title=old.title,
                 category=old.category,
                 severity=old.severity,
-                machine_severity=None,
                 rubric_version=old.rubric_version,
-                location=row.location,
-                start=at,
-                end=at + len(old.matched_text),
-                matched_text=old.matched_text,
-                sentence=sentence,
-                sentence_key=sentence_key(sentence),
                 cues=old.cues,
-                rects=_rects(row, at, at + len(old.matched_text)),
                 source="manual",
                 note=old.note,
                 created_by_id=old.created_by_id,
             )
+            if (
+                new.sentence_key != old.sentence_key
+                and old.sentence.strip() not in row.text
+            ):
+                continue
             db.session.add(new)
             _carry(old, new)
             placed = True
@@ -452,6 +442,28 @@ def _carry_manual(
         if not placed:
             gone.append(old)
     return gone
+
+
+def finding_at(segment: Segment, start: int, end: int, **fields) -> Finding:
+    """A finding on `segment.text[start:end]` with its sentence, location and page boxes."""
+    from clinic.analysis import split_sentences
+
+    sentence = next(
+        (segment.text[s:e] for s, e in split_sentences(segment.text) if s <= start < e),
+        segment.text,
+    )
+    return Finding(
+        version_id=segment.version_id,
+        segment_id=segment.id,
+        location=segment.location,
+        start=start,
+        end=end,
+        matched_text=segment.text[start:end],
+        sentence=sentence,
+        sentence_key=sentence_key(sentence),
+        rects=_rects(segment, start, end),
+        **fields,
+    )
 
 
 def _rects(row: Segment, start: int, end: int) -> list | None:

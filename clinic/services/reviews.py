@@ -13,7 +13,6 @@ from clinic.models import (
     User,
     utcnow,
 )
-from clinic.revisions import sentence_key
 from clinic.services import ServiceError
 
 SEVERITIES = ("high", "medium", "low")
@@ -89,8 +88,7 @@ def add_manual_finding(
     note: str | None,
 ) -> Finding:
     """A coach's own finding on selected words, stored with exact offsets."""
-    from clinic.analysis import split_sentences
-    from clinic.services.documents import _rects
+    from clinic.services.documents import finding_at
 
     if segment.version_id != version.id:
         raise ServiceError("The selected text is not part of this version.")
@@ -99,26 +97,15 @@ def add_manual_finding(
         or not segment.text[start:end].strip()
     ):
         raise ServiceError("Select some text in the document first.")
-    sentence = next(
-        (segment.text[s:e] for s, e in split_sentences(segment.text) if s <= start < e),
-        segment.text,
-    )
-    finding = Finding(
-        version_id=version.id,
-        segment_id=segment.id,
+    finding = finding_at(
+        segment,
+        start,
+        end,
         criterion_id=criterion.id,
         title=criterion.title,
         category=criterion.category,
         severity=criterion.severity,
-        rubric_version=None,
-        location=segment.location,
-        start=start,
-        end=end,
-        matched_text=segment.text[start:end],
-        sentence=sentence,
-        sentence_key=sentence_key(sentence),
         cues=[{"kind": "coach", "text": "added by a coach"}],
-        rects=_rects(segment, start, end),
         source="manual",
         note=(note or "").strip() or None,
         created_by_id=actor.id,
