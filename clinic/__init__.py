@@ -109,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.api import bp as api_bp
     from clinic.auth import bp as auth_bp
     from clinic.documents import bp as documents_bp
+    from clinic.health import bp as health_bp
     from clinic.main import bp as main_bp
     from clinic.summaries import bp as summaries_bp
     from clinic.workflow import bp as workflow_bp
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(workflow_bp)
     app.register_blueprint(summaries_bp)
+    app.register_blueprint(health_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -24,6 +25,10 @@ ENV_SETTINGS: dict[str, tuple[str, type]] = {
     "SESSION_COOKIE_SECURE": (
         "SESSION_COOKIE_SECURE",
         lambda v: v.lower() in {"1", "true", "yes", "on"},
+    ),
+    "SESSION_HOURS": (
+        "PERMANENT_SESSION_LIFETIME",
+        lambda v: dt.timedelta(hours=float(v)),
     ),
 }
 
@@ -54,6 +59,8 @@ def defaults(instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
+        # A sign-in lasts this long without a request (each request renews it).
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=12),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,

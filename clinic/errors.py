@@ -2,8 +2,9 @@
 
 import re
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from clinic.extensions import db
@@ -21,6 +22,20 @@ MESSAGES = {
     500: (
         "Something went wrong",
         "The error has been logged. Please try again in a moment.",
+    ),
+    409: (
+        "Conflict",
+        (
+            "This clashes with something saved just now (perhaps by someone else); "
+            "nothing was changed. Reload the page and try again."
+        ),
+    ),
+    503: (
+        "Database unavailable",
+        (
+            "The database is not reachable right now; nothing was changed. "
+            "Try again in a minute."
+        ),
     ),
 }
 
@@ -84,3 +99,52 @@ def init_app(app: Flask) -> None:
                 500, "internal_error", "The error has been logged; please try again."
             )
         return render_error(500)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error):
+        app.logger.error(
+            "database error at %s %s: %s", request.method, request.path, error
+        )
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone; the session is discarded anyway
+            app.logger.debug("rollback after a database error failed", exc_info=True)
+        # The page must not touch the database again (the signed-in user would be reloaded).
+        from clinic.extensions import login_manager
+
+        g._login_user = login_manager.anonymous_user()
+        g.database_unavailable = True
+        message = MESSAGES[503][1]
+        if is_api_request():
+            response = json_error(503, "database_unavailable", message)
+        else:
+            response = app.make_response(render_error(503))
+        response.headers["Retry-After"] = "60"
+        return response
+
+    @app.errorhandler(IntegrityError)
+    def conflict(error):
+        # A uniqueness check lost a race (or missed a case): refuse, do not crash.
+        app.logger.warning("integrity error at %s: %s", request.path, error)
+        db.session.rollback()
+        if is_api_request():
+            return json_error(409, "conflict", MESSAGES[409][1])
+        return render_error(409)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(error):
+        # e.g. an id beyond the database's integer range in a URL or a JSON body.
+        app.logger.info("value out of range at %s: %s", request.path, error)
+        db.session.rollback()
+        message = "A number or value in the request is out of range."
+        if is_api_request():
+            return json_error(400, "invalid", message)
+        return render_error(400, message)
+
+    @app.teardown_request
+    def forget_stand_in_user(_error=None) -> None:
+        # g can outlive the request (an app context pushed around several requests).
+        if g.pop("database_unavailable", False):
+            g.pop("_login_user", None)

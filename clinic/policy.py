@@ -19,6 +19,7 @@ from clinic.extensions import db
 from clinic.models import Clinic, ClinicStatus, Course, Document, Role, User
 
 Rule = Callable[[Any, Any], bool]
+MAX_ID = 2**31
 
 
 def _authenticated(user, _obj) -> bool:
@@ -227,7 +228,10 @@ def guard(action: str, **loaders: type) -> Callable:
                 return login_manager.unauthorized()
             target = None
             for name, model in loaders.items():
-                obj = db.session.get(model, kwargs.pop(f"{name}_id"))
+                key = kwargs.pop(f"{name}_id")
+                if not 0 < key < MAX_ID:  # larger than any database id: nothing there
+                    abort(404)
+                obj = db.session.get(model, key)
                 if obj is None:
                     abort(404)
                 kwargs[name] = target = obj

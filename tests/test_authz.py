@@ -90,9 +90,10 @@ EXPECTED.update(
         "summaries.summary_csv": (SCOPED[1], SCOPED[1]),
         "summaries.findings_csv": SCOPED,
         "summaries.action_items_csv": SCOPED,
+        "health.health": (EVERYONE, EVERYONE),
     }
 )
-PUBLIC = {"auth.login"}
+PUBLIC = {"auth.login", "health.health"}
 
 
 def _rules(app):

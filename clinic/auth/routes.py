@@ -1,6 +1,6 @@
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
@@ -37,6 +37,7 @@ def login():
             form.email.data, form.password.data, request.remote_addr
         )
         if result.user:
+            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
             login_user(result.user)
             flash(f"Welcome, {result.user.name}.", "success")
             return redirect(_safe_next(request.args.get("next")))

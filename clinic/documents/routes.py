@@ -182,6 +182,12 @@ def review(version: DocumentVersion):
 
     can_decide = allowed(current_user, "version.annotate", version)
     show_decisions = decisions_visible(current_user, version.document.clinic)
+    # The same answer for every finding of a version: decided once, not per card.
+    sample = findings[0] if findings else None
+    can_comment = bool(sample) and allowed(current_user, "finding.comment", sample)
+    can_mark_revised = bool(sample) and allowed(
+        current_user, "finding.mark_revised", sample
+    )
     manual_form = ManualFindingForm()
     manual_form.criterion.choices = _criterion_choices()
     return render_template(
@@ -195,6 +201,8 @@ def review(version: DocumentVersion):
         diff=version_diff(version, findings),
         facets=facet_counts(findings),
         show_decisions=show_decisions,
+        can_comment=can_comment,
+        can_mark_revised=can_mark_revised,
         rubric=app_rubric(),
         can_decide=can_decide,
         decision_form=DecisionForm(),

@@ -43,6 +43,17 @@ def _course_code_taken(code: str, exclude_id: int | None = None) -> bool:
     return db.session.scalar(query) is not None
 
 
+def _flush_unique(code: str) -> None:
+    """Flush, turning a duplicate course code the pre-check missed into a clear error."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ServiceError(f"A course with code {code} already exists.") from None
+
+
 def create_course(
     actor: User,
     *,
@@ -92,6 +103,7 @@ def update_course(
         school.strip(),
     )
     course.directors = _users_with_role(director_ids, Role.DIRECTOR, "course directors")
+    _flush_unique(code)
     audit.record(
         actor,
         "course.update",

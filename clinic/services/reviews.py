@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm.attributes import flag_modified
+
 from clinic import audit
 from clinic.extensions import db
 from clinic.models import (
@@ -17,10 +19,16 @@ from clinic.services import ServiceError
 
 SEVERITIES = ("high", "medium", "low")
 DECISION_FIELDS = ("status", "dismiss_reason", "decision_comment", "severity")
+WHOLE_DECISION = ("status", "dismiss_reason", "decision_comment")
 
 
 def _decided(actor: User, finding: Finding, action: str, before: dict) -> Finding:
     finding.decided_by_id, finding.decided_at = actor.id, utcnow()
+    if action != "severity":
+        # Write the whole decision, unchanged parts too: when two coaches decide at once,
+        # the last write wins entirely (no confirmed finding with the other's dismiss reason).
+        for name in WHOLE_DECISION:
+            flag_modified(finding, name)
     audit.record(
         actor,
         f"finding.{action}",
