@@ -209,6 +209,8 @@ def create_token_command(email: str, name: str) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI group."""
+    from clinic.scan.cli import scan_command
+
     for command in (
         init_command,
         create_user_command,
@@ -216,6 +218,7 @@ def init_app(app: Flask) -> None:
         worker_command,
         demo_command,
         create_token_command,
+        scan_command,
     ):
         app.cli.add_command(command)
     try:
