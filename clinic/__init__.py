@@ -24,28 +24,20 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then CLINIC_* variables, then test_config."""
-    instance_path = Path(
-        (test_config or {}).get("INSTANCE_PATH")
-        or config_module.resolve_instance_path()
-    )
+    settings = config_module.load(test_config)
     app = Flask(
         __name__,
         template_folder="../templates",
-        instance_path=str(instance_path),
+        instance_path=settings.root_path,
         instance_relative_config=True,
     )
-    app.config.from_mapping(config_module.defaults(instance_path))
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_mapping(config_module.from_environment())
-    if test_config:
-        app.config.from_mapping(test_config)
+    app.config.update(settings)
     _finish_config(app)
 
-    from clinic.rubric_cache import get_rubric
+    from clinic.analysis.rubric import cached_rubric
 
-    get_rubric(
-        app.config["RUBRIC_DIR"]
-    )  # an invalid rubric stops the app here, with every error
+    # An invalid rubric stops the app here, with every error.
+    cached_rubric(app.config["RUBRIC_DIR"])
 
     register_extensions(app)
     register_blueprints(app)

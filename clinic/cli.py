@@ -11,16 +11,44 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from clinic import config as config_module
-from clinic.models import Role
+from clinic.roles import Role
 
 
 def _create_app() -> Flask:
+    """The app for a command that needs one; bad settings end it with a message."""
+    from sqlalchemy.exc import ArgumentError
+
     from clinic import create_app
+    from clinic.analysis import RubricError
 
-    return create_app()
+    try:
+        return create_app()
+    except ArgumentError as error:  # also NoSuchModuleError: an unknown database kind
+        raise click.ClickException(
+            f"the database URL cannot be used: {error}. Check CLINIC_DATABASE_URL "
+            "(or SQLALCHEMY_DATABASE_URI in instance/config.py)."
+        ) from None
+    except RubricError as error:
+        raise click.ClickException(str(error)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+class ClinicGroup(FlaskGroup):
+    """The `clinic` group: a database that cannot be reached ends a command with a
+    message, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            errors = sys.modules.get("sqlalchemy.exc")  # only once a command used it
+            if errors is None or not isinstance(error, errors.OperationalError):
+                raise
+            raise click.ClickException(
+                f"cannot use the database: {error.orig or error}".strip()
+            ) from None
+
+
+@click.group(cls=ClinicGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """Curriculum clinic review tool."""
 
@@ -207,11 +235,12 @@ def create_token_command(email: str, name: str) -> None:
     )
 
 
-def init_app(app: Flask) -> None:
-    """Register the commands on the app's CLI group."""
+def commands() -> list[click.Command]:
+    """Every `clinic` command (those needing the app build it when they run)."""
+    from clinic.cli_analysis import analyze_command, rubric_group
     from clinic.scan.cli import scan_command
 
-    for command in (
+    return [
         init_command,
         create_user_command,
         serve_command,
@@ -219,11 +248,17 @@ def init_app(app: Flask) -> None:
         demo_command,
         create_token_command,
         scan_command,
-    ):
+        analyze_command,
+        rubric_group,
+    ]
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app's CLI group (`flask`, test runners)."""
+    for command in commands():
         app.cli.add_command(command)
-    try:
-        from clinic.cli_analysis import analyze_command, rubric_group
-    except ImportError:  # pragma: no cover - during bootstrap only
-        return
-    app.cli.add_command(analyze_command)
-    app.cli.add_command(rubric_group)
+
+
+# On `clinic` itself too, so running one does not build the app just to find it.
+for _command in commands():
+    main.add_command(_command)

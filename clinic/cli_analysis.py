@@ -1,7 +1,7 @@
 """Click commands for the analyzer: ``analyze`` and ``rubric check``.
 
-Plain click (no Flask import); registered into the ``clinic`` CLI group elsewhere as
-``analyze_command`` and ``rubric_group``.
+Plain click: they never build the app. Without ``--rubric-dir`` they use the rubric
+the app is configured with (instance/config.py, ``CLINIC_RUBRIC_DIR``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,8 @@ from pathlib import Path
 
 import click
 
-from clinic.analysis import (
-    Finding,
-    RubricError,
-    check_rubric,
-    load_analyzer,
-    load_rubric,
-)
+from clinic.analysis import Finding, RubricError, check_rubric, load_analyzer
+from clinic.analysis.rubric import cached_rubric
 
 
 def _read_bytes(source: str) -> bytes:
@@ -111,15 +106,29 @@ def analyze_source(analyzer, source: str, data: bytes | str) -> tuple[list, list
     return out, warnings
 
 
-def _load(rubric_dir: str | None):
+def configured_rubric_dir(rubric_dir: str | None = None) -> str:
+    """``rubric_dir`` if given, else the app's ``RUBRIC_DIR`` setting."""
+    from clinic import config
+
+    return rubric_dir or config.load()["RUBRIC_DIR"]
+
+
+def exit_if_invalid(rubric_dir: str | None) -> None:
+    """Print every problem of an invalid rubric and stop the command (exit 1)."""
     try:
-        return load_analyzer(rubric_dir)
+        cached_rubric(rubric_dir)
     except RubricError as exc:
         for err in exc.errors:
             click.echo(f"error: {err}", err=True)
         raise click.ClickException(
             f"invalid rubric ({len(exc.errors)} error(s)); not analysing"
         ) from None
+
+
+def _load(rubric_dir: str | None):
+    rubric_dir = configured_rubric_dir(rubric_dir)
+    exit_if_invalid(rubric_dir)
+    return load_analyzer(rubric_dir)
 
 
 @click.command("analyze")
@@ -135,7 +144,7 @@ def _load(rubric_dir: str | None):
     "--rubric-dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="rubric directory",
+    help="Rubric directory (default: the app's, from instance/config.py or CLINIC_RUBRIC_DIR).",
 )
 def analyze_command(sources: tuple[str, ...], fmt: str, rubric_dir: str | None) -> None:
     """Print findings for documents (PDF, PPTX, DOCX, text, Markdown) or stdin ('-').
@@ -191,17 +200,18 @@ def rubric_group() -> None:
     "--rubric-dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="rubric directory",
+    help="Rubric directory (default: the app's, from instance/config.py or CLINIC_RUBRIC_DIR).",
 )
 def rubric_check_command(rubric_dir: str | None) -> None:
     """Validate the rubric; exit 1 listing every error."""
+    rubric_dir = configured_rubric_dir(rubric_dir)
     errors = check_rubric(rubric_dir)
     if errors:
         for err in errors:
             click.echo(f"error: {err}", err=True)
         click.echo(f"rubric invalid: {len(errors)} error(s)", err=True)
         sys.exit(1)
-    rubric = load_rubric(rubric_dir)
+    rubric = cached_rubric(rubric_dir)
     cats: dict[str, int] = {}
     for c in rubric.criteria.values():
         cats[c.category] = cats.get(c.category, 0) + 1

@@ -6,6 +6,10 @@ import datetime as dt
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY_FILE = "secret_key"
@@ -76,6 +80,22 @@ def from_environment(environ=os.environ) -> dict:
         if value not in (None, ""):
             found[key] = convert(value)
     return found
+
+
+def load(test_config: dict | None = None) -> Config:
+    """The settings, in layers: defaults, instance/config.py, CLINIC_* variables,
+    then ``test_config``. Its ``root_path`` is the instance folder."""
+    from flask import Config
+
+    instance_path = Path(
+        (test_config or {}).get("INSTANCE_PATH") or resolve_instance_path()
+    )
+    config = Config(str(instance_path), defaults(instance_path))
+    config.from_pyfile("config.py", silent=True)
+    config.from_mapping(from_environment())
+    if test_config:
+        config.from_mapping(test_config)
+    return config
 
 
 def read_secret_key(instance_path: Path) -> str | None:

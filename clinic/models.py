@@ -16,21 +16,11 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from clinic.extensions import db
+from clinic.roles import Role
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class Role(str, enum.Enum):
-    ADMIN = "admin"
-    COACH = "coach"
-    DIRECTOR = "director"
-    DEAN = "dean"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
 
 
 class CourseKind(str, enum.Enum):

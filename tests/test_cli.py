@@ -1,11 +1,16 @@
 """The `clinic` command line through Flask's CLI runner."""
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from clinic.analysis.rubric import DEFAULT_RUBRIC_DIR
+from clinic.cli import main
 from clinic.extensions import db
 from clinic.models import Clinic, Role, User
 from clinic.services import accounts
@@ -96,3 +101,36 @@ def test_demo_loads_accounts_for_every_role(runner):
     again = runner.invoke(args=["demo", "--no-serve"])
     assert again.exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 6
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("nosuchdb://nowhere/none", "the database URL cannot be used"),
+        (
+            "postgresql+psycopg://nobody@127.0.0.1:9/none",
+            "cannot use the database: connection failed",
+        ),
+    ],
+)
+def test_bad_database_settings_end_a_command_with_a_message(
+    url, message, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("CLINIC_DATABASE_URL", url)
+    result = CliRunner().invoke(main, ["create-token", "dean@school.example.edu"])
+    assert result.exit_code == 1
+    assert f"Error: {message}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_invalid_rubric_ends_a_command_with_every_error(tmp_path, monkeypatch):
+    rubric = tmp_path / "rubrics"
+    shutil.copytree(DEFAULT_RUBRIC_DIR, rubric)
+    (rubric / "pedagogy.yaml").write_text("criteria: [broken\n", encoding="utf-8")
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("CLINIC_RUBRIC_DIR", str(rubric))
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 1
+    assert "invalid rubric (1 error(s))" in result.output
+    assert "pedagogy.yaml: (file): cannot be read as YAML" in result.output

@@ -202,3 +202,18 @@ def test_rubric_check_invalid(runner, tmp_path):
     )
     assert analyze.exit_code != 0
     assert "invalid rubric" in analyze.output
+
+
+def test_commands_use_the_configured_rubric(runner, tmp_path, monkeypatch):
+    """Without --rubric-dir, `rubric check` and `analyze` check the rubric the app is
+    configured with (CLINIC_RUBRIC_DIR here), not the bundled one."""
+    dest = tmp_path / "rubrics"
+    shutil.copytree(RUBRIC_DIR, dest)
+    (dest / "pedagogy.yaml").write_text("criteria: [broken\n", encoding="utf-8")
+    monkeypatch.setenv("CLINIC_RUBRIC_DIR", str(dest))
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
+    check = runner.invoke(rubric_group, ["check"])
+    assert check.exit_code == 1
+    assert "error: pedagogy.yaml: (file): cannot be read as YAML" in check.output
+    analyze = runner.invoke(analyze_command, ["-"], input="x")
+    assert analyze.exit_code == 1 and "invalid rubric (1 error(s))" in analyze.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import os
 import shutil
@@ -10,10 +11,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from clinic.analysis.rubric import DEFAULT_RUBRIC_DIR
+from clinic.cli import main
 from clinic.extensions import db
+from clinic.ingest import extract
 from clinic.models import AuditEvent, Clinic, Document, DocumentVersion, Finding
-from clinic.scan.core import CourseMap, ScanResult, _parallel, walk
+from clinic.scan import core
+from clinic.scan.core import CourseMap, ScanResult, _parallel, run_scan, walk
 from tests import doc_builders
 from tests.builders import LECTURE_TEXT, gen_course
 
@@ -245,6 +251,69 @@ def test_import_creates_missing_clinic(runner, world, materials, tmp_path):
     assert clinic.course.code == "CARD 700" and len(clinic.documents) == 1
 
 
+@pytest.fixture
+def no_app(tmp_path, monkeypatch):
+    """`clinic` as run from a shell: no app yet, settings from CLINIC_* variables,
+    and a database URL the app cannot even be built with."""
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("CLINIC_DATABASE_URL", "nosuchdb://nowhere/none")
+    return CliRunner()
+
+
+def test_a_report_only_scan_needs_no_database(no_app, materials, tmp_path):
+    out = tmp_path / "report"
+    result = no_app.invoke(main, ["scan", str(materials), "--report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "6 files (6 analysed now" in result.output
+    assert {r["path"] for r in _rows(out / "errors.csv")} == {
+        "NEPH 610/broken.pdf",
+        "NEPH 610/old.ppt",
+    }
+
+
+def test_import_from_a_shell_builds_the_app(materials, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("CLINIC_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    shell = CliRunner()
+    assert shell.invoke(main, ["init"]).exit_code == 0
+    result = shell.invoke(
+        main,
+        ["scan", str(materials), "--import", "--year", "2026-27", "--no-pdf"]
+        + ["--report", str(tmp_path / "report")],
+    )
+    assert result.exit_code == 0, result.output
+    assert "no course has the code 'NEPH 610'" in result.output
+    assert "Imported into 2026-27: 0 new documents" in result.output
+
+
+def test_scan_with_an_invalid_rubric_stops_with_every_error(
+    no_app, materials, tmp_path, monkeypatch
+):
+    rubric = tmp_path / "rubrics"
+    shutil.copytree(DEFAULT_RUBRIC_DIR, rubric)
+    (rubric / "pedagogy.yaml").write_text("criteria: [broken\n", encoding="utf-8")
+    monkeypatch.setenv("CLINIC_RUBRIC_DIR", str(rubric))
+    out = tmp_path / "report"
+    result = no_app.invoke(main, ["scan", str(materials), "--report", str(out)])
+    assert result.exit_code == 1
+    assert "error: pedagogy.yaml: (file): cannot be read as YAML" in result.output
+    assert "invalid rubric (1 error(s)); not analysing" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_workers_find_what_one_process_finds(method, materials, tmp_path, monkeypatch):
+    # pdfium used in this process before the workers start (forked workers inherit it)
+    extract(doc_builders.paragraphs_pdf(), "lecture.pdf")
+    one = run_scan(materials, tmp_path / "one", jobs=1)
+    monkeypatch.setattr(core, "_start_method", lambda: method)
+    two = run_scan(materials, tmp_path / "two", jobs=2)
+    assert [(r.path, r.error, r.findings) for r in two.results] == [
+        (r.path, r.error, r.findings) for r in one.results
+    ]
+    assert gc.get_freeze_count() == 0  # the run leaves the collector as it found it
+
+
 def crash_on_boom(task):
     """Worker stand-in: dies like a reader crashing in C code on one file."""
     if task[1].startswith("boom"):
@@ -252,7 +321,11 @@ def crash_on_boom(task):
     return ScanResult(path=task[1], sha256="x" * 64)
 
 
-def test_a_crashing_reader_is_reported_and_the_scan_goes_on(tmp_path):
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_a_crashing_reader_is_reported_and_the_scan_goes_on(
+    method, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(core, "_start_method", lambda: method)
     tasks = [(str(tmp_path), name) for name in ("a.txt", "boom.pdf", "b.txt", "c.txt")]
     results = list(_parallel(tasks, 2, (None, None, (), False), crash_on_boom))
     assert sorted(r.path for r in results) == ["a.txt", "b.txt", "boom.pdf", "c.txt"]

@@ -13,7 +13,7 @@ from . import components
 from .findings import Finding, Mention
 from .lexicon import MENTION_SETS, WORD_RE, CompiledRubric, compile_rubric
 from .mentions import CONDITION_SETS, condition_names, race_terms
-from .rubric import DEFAULT_RUBRIC_DIR, Rubric, content_hash, load_rubric
+from .rubric import Rubric, cached_rubric, rubric_key
 
 PIPE_NAMES = (
     "clinic_lexicon",
@@ -243,12 +243,11 @@ def load_analyzer(rubric_dir: str | Path | None = None) -> Analyzer:
     Cached per (resolved directory, content hash); raises ``RubricError`` when the
     rubric is invalid, so an app never analyses with half a rubric.
     """
-    directory = Path(rubric_dir or DEFAULT_RUBRIC_DIR).resolve()
-    key = (str(directory), content_hash(directory) if directory.is_dir() else "")
+    key = rubric_key(rubric_dir)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
             return hit
-        analyzer = Analyzer(load_rubric(directory))
+        analyzer = Analyzer(cached_rubric(key[0]))
         _CACHE[key] = analyzer
         return analyzer

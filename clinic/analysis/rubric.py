@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -775,3 +776,23 @@ def load_rubric(rubric_dir: str | Path | None = None) -> Rubric:
     if errors:
         raise RubricError(errors)
     return rubric
+
+
+_CACHE: dict[tuple[str, str], Rubric] = {}
+_LOCK = threading.Lock()
+
+
+def rubric_key(rubric_dir: str | Path | None = None) -> tuple[str, str]:
+    """(resolved directory, content hash): what a loaded rubric is cached under."""
+    directory = Path(rubric_dir or DEFAULT_RUBRIC_DIR).resolve()
+    return str(directory), content_hash(directory) if directory.is_dir() else ""
+
+
+def cached_rubric(rubric_dir: str | Path | None = None) -> Rubric:
+    """:func:`load_rubric`, once per directory and content (an edited rubric is
+    loaded and validated again)."""
+    key = rubric_key(rubric_dir)
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = load_rubric(key[0])
+        return _CACHE[key]

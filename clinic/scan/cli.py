@@ -3,12 +3,16 @@ optionally import everything into the app's database."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import ScriptInfo
+
+from clinic import config as config_module
+from clinic.cli_analysis import exit_if_invalid
 
 from .core import (
     NO_COURSE,
@@ -55,7 +59,6 @@ from .report import ReportProblem, write_report
     help="Folder for the report and the resume state.",
 )
 @click.option("--no-pdf", is_flag=True, help="Skip overview.pdf.")
-@with_appcontext
 def scan_command(
     directory: Path,
     course_map: Path | None,
@@ -70,14 +73,14 @@ def scan_command(
     Files already analysed (same content, same rubric) in an earlier run with the
     same --report folder are skipped. Unreadable files are listed in errors.csv.
     """
-    from clinic.services import ServiceError
-    from clinic.services.courses import validate_academic_year
-
     if do_import and not year:
         raise click.UsageError("--import needs --year (for example --year 2026-27).")
     if year and not do_import:
         raise click.UsageError("--year is only used with --import.")
     if year:
+        from clinic.services import ServiceError
+        from clinic.services.courses import validate_academic_year
+
         try:
             year = validate_academic_year(year)
         except ServiceError as error:
@@ -87,8 +90,10 @@ def scan_command(
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise click.BadParameter(str(error), param_hint="--course-map") from None
 
-    rubric_dir = current_app.config.get("RUBRIC_DIR")
-    limits = current_app.config.get("INGEST_LIMITS") or None
+    settings = _settings(need_app=do_import)
+    rubric_dir = settings["RUBRIC_DIR"]
+    limits = settings.get("INGEST_LIMITS") or None
+    exit_if_invalid(rubric_dir)
     files = walk(directory, exclude=report_dir)
     courses: dict = {}
     if do_import:
@@ -144,6 +149,20 @@ def scan_command(
         for problem in problems:
             click.echo(f"  not imported: {problem.path}: {problem.message}", err=True)
     click.echo(f"Report: {', '.join(str(p) for p in paths.values())}")
+    # About to exit: spare the interpreter's shutdown a collector walk over everything.
+    gc.freeze()
+
+
+def _settings(need_app: bool):
+    """The app's settings. The app itself (database, pages) is only built when the
+    scan needs it, to import: building it costs more than scanning a few files."""
+    if need_app and not current_app:
+        ctx = click.get_current_context()
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        ctx.with_resource(app.app_context())
+    if current_app:
+        return current_app.config
+    return config_module.load()
 
 
 def _check_courses(files: list[str], mapping: CourseMap):

@@ -10,6 +10,7 @@ keyed by (sha256, rubric version); a rerun skips files whose key is already ther
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
@@ -17,9 +18,10 @@ import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
 STATE_FILE = "scan-state.jsonl"
@@ -71,13 +73,15 @@ class ScanResult:
 
     def state_record(self) -> dict:
         """The state-file record: everything but the path, course and segments."""
-        data = asdict(self)
-        for key in ("path", "segments", "cached", "course"):
-            data.pop(key)
-        return data
+        return {name: getattr(self, name) for name in _STATE_FIELDS}
 
 
 _RESULT_FIELDS = {f.name for f in fields(ScanResult)}
+_STATE_FIELDS = tuple(
+    f.name
+    for f in fields(ScanResult)
+    if f.name not in ("path", "segments", "cached", "course")
+)
 
 
 @dataclass
@@ -409,9 +413,9 @@ def _clock(seconds: float) -> str:
 
 
 def rubric_version_of(rubric_dir: str | Path | None) -> str:
-    from clinic.analysis import load_rubric
+    from clinic.analysis.rubric import cached_rubric
 
-    return load_rubric(rubric_dir).version_id
+    return cached_rubric(rubric_dir).version_id
 
 
 def run_scan(
@@ -444,11 +448,13 @@ def run_scan(
     if files is None:
         files = walk(root, exclude=state_dir)
     jobs = max(1, min(jobs, len(files) or 1))
-    if jobs == 1:  # analyses here: load the analyzer once (it checks the rubric)
+    # Load the analyzer here (it checks the rubric) when this process analyses or
+    # forks the workers; with another start method the workers load their own.
+    if jobs == 1 or _start_method() == "fork":
         from clinic.analysis import load_analyzer
 
         version = load_analyzer(rubric_dir).version_id
-    else:  # the workers load it; check the rubric here before starting them
+    else:
         version = rubric_version_of(rubric_dir)
     state = ScanState(state_dir, version)
     known = state.known() if resume else frozenset()
@@ -467,6 +473,10 @@ def run_scan(
     results: list[ScanResult] = []
     skipped = 0
     init_args = (rubric_dir, limits, known, with_segments)
+    # What is loaded now (the analyzer, the readers) lives for the whole run: keep
+    # it out of the collector's walks, and out of copy-on-write in forked workers.
+    gc.collect()
+    gc.freeze()
     try:
         if jobs == 1:
             init_worker(*init_args)
@@ -487,6 +497,7 @@ def run_scan(
                 on_result(result)
             result.segments = None
     finally:
+        gc.unfreeze()
         state.close()
         if isinstance(progress, Progress):
             progress.finish()
@@ -517,12 +528,15 @@ def _parallel(
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    method = _start_method()
-    ctx = multiprocessing.get_context(method)
-    if method == "forkserver":
-        ctx.set_forkserver_preload(["clinic.scan.core", "clinic.analysis"])
-
     def new_pool() -> ProcessPoolExecutor:
+        method = _start_method()
+        ctx = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # "__main__" too: otherwise every worker runs the main script again
+            # (for `clinic`, importing the whole app).
+            ctx.set_forkserver_preload(
+                ["__main__", "clinic.scan.core", "clinic.analysis"]
+            )
         return ProcessPoolExecutor(
             jobs, mp_context=ctx, initializer=init_worker, initargs=init_args
         )
@@ -574,8 +588,12 @@ def _parallel(
 
 
 def _start_method() -> str:
-    # pdfium is not fork-safe once loaded: never plain fork.
+    """``fork`` while this process has a single thread: the workers start at once,
+    sharing the analyzer already loaded here. With other threads running (a fork
+    copies their locks in whatever state they are), ``forkserver``."""
     methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
 
 

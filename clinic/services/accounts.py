@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from dataclasses import dataclass
 
@@ -17,8 +18,13 @@ from clinic.services import ServiceError
 
 MIN_PASSWORD_LENGTH = 10
 USER_FIELDS = ("email", "name", "role", "active")
-# A real hash to check against when the email is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A real hash to check against when the email is unknown, so timing does not
+    reveal accounts (made on first use: scrypt costs ~0.1 s, too much for start-up)."""
+    return generate_password_hash("not-a-real-password", method=method)
 
 
 def hash_password(password: str) -> str:
@@ -147,7 +153,8 @@ def authenticate(email: str, password: str, ip: str | None) -> LoginResult:
             locked=True,
         )
     user = get_by_email(email)
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    known = user.password_hash if user else _dummy_hash(config["PASSWORD_METHOD"])
+    ok = check_password_hash(known, password)
     if user is None or not ok or not user.active:
         audit.record(None, "auth.login_failed", object_type="login", object_id=email)
         db.session.commit()
