@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.admin.forms import choices
@@ -190,6 +191,16 @@ def review(version: DocumentVersion):
     )
     manual_form = ManualFindingForm()
     manual_form.criterion.choices = _criterion_choices()
+    rubric = app_rubric()
+    # Each criterion's guidance is the same on every card: render it once.
+    guidance = {
+        cid: Markup(
+            render_template(
+                "documents/_guidance.html", c=rubric.criteria.get(cid), rubric=rubric
+            )
+        )
+        for cid in {f.criterion_id for f in findings}
+    }
     return render_template(
         "documents/review.html",
         version=version,
@@ -203,7 +214,7 @@ def review(version: DocumentVersion):
         show_decisions=show_decisions,
         can_comment=can_comment,
         can_mark_revised=can_mark_revised,
-        rubric=app_rubric(),
+        guidance=guidance,
         can_decide=can_decide,
         decision_form=DecisionForm(),
         manual_form=manual_form,
