@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic import config as config_module
 
 log = logging.getLogger(__name__)
+#: Session key holding when the user signed in (epoch seconds), for SESSION_MAX_HOURS.
+SIGNED_IN_AT = "signed_in_at"
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -93,6 +96,11 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
+        signed_in_at = session.get(SIGNED_IN_AT)
+        if not isinstance(signed_in_at, int | float) or (
+            time.time() - signed_in_at > app.config["SESSION_MAX_HOURS"] * 3600
+        ):
+            return None  # signed in too long ago (or before this was recorded)
         return db.session.get(User, int(user_id))
 
 

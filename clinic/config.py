@@ -34,6 +34,7 @@ ENV_SETTINGS: dict[str, tuple[str, type]] = {
         "PERMANENT_SESSION_LIFETIME",
         lambda v: dt.timedelta(hours=float(v)),
     ),
+    "SESSION_MAX_HOURS": ("SESSION_MAX_HOURS", float),
 }
 
 
@@ -63,8 +64,10 @@ def defaults(instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
-        # A sign-in lasts this long without a request (each request renews it).
+        # A sign-in lasts this long without a request (each request renews it)...
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=12),
+        # ...and this long at most, however busy (a tab left open polls for status).
+        "SESSION_MAX_HOURS": 24,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,

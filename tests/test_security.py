@@ -384,10 +384,14 @@ def test_sign_in_cookie_is_flagged_and_expires(client, auth, world):
 
 
 def test_session_hours_setting():
-    found = config_module.from_environment({"CLINIC_SESSION_HOURS": "2"})
+    found = config_module.from_environment(
+        {"CLINIC_SESSION_HOURS": "2", "CLINIC_SESSION_MAX_HOURS": "8"}
+    )
     assert found["PERMANENT_SESSION_LIFETIME"] == dt.timedelta(hours=2)
+    assert found["SESSION_MAX_HOURS"] == 8
     default = config_module.defaults(config_module.PROJECT_ROOT / "instance")
     assert default["PERMANENT_SESSION_LIFETIME"] == dt.timedelta(hours=12)
+    assert default["SESSION_MAX_HOURS"] == 24
 
 
 def test_expired_session_cookie_is_refused(app, client, auth, world):
@@ -406,6 +410,28 @@ def test_expired_session_cookie_is_refused(app, client, auth, world):
         response = replay.get("/")
     assert response.status_code == 302
     assert "/auth/login" in response.headers["Location"]
+
+
+def test_a_sign_in_ends_after_the_maximum_however_busy(app, client, auth, world):
+    """Each request renews the idle lifetime, but not SESSION_MAX_HOURS (a tab left
+    open, polling for status, must not keep a sign-in alive for ever)."""
+
+    def home():
+        with app.app_context():  # a context of its own, as in a real request
+            return client.get("/")
+
+    app.config["SESSION_MAX_HOURS"] = 2 / 3600  # two seconds
+    assert auth.login(world.coach.email).status_code == 302
+    started = time.monotonic()
+    while time.monotonic() - started < 1.5:
+        assert home().status_code == 200
+        time.sleep(0.3)
+    time.sleep(1)
+    response = home()
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    with app.app_context():
+        assert auth.login(world.coach.email).status_code == 302  # again, and it works
+    assert home().status_code == 200
 
 
 def test_signed_out_cookie_cannot_be_reused_for_csrf(client, auth, world):

@@ -1,3 +1,4 @@
+import time
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -6,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from clinic import SIGNED_IN_AT
 from clinic.auth import bp
 from clinic.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
 from clinic.models import ApiToken
@@ -38,6 +40,7 @@ def login():
         )
         if result.user:
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
+            session[SIGNED_IN_AT] = time.time()  # and after SESSION_MAX_HOURS
             login_user(result.user)
             flash(f"Welcome, {result.user.name}.", "success")
             return redirect(_safe_next(request.args.get("next")))
