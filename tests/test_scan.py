@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from clinic import ingest
 from clinic.analysis.rubric import DEFAULT_RUBRIC_DIR
 from clinic.cli import main
 from clinic.extensions import db
@@ -321,13 +322,38 @@ def crash_on_boom(task):
     return ScanResult(path=task[1], sha256="x" * 64)
 
 
-@pytest.mark.parametrize("method", ["fork", "forkserver"])
+@pytest.mark.parametrize(
+    ("method", "jobs"), [("fork", 1), ("fork", 2), ("forkserver", 2)]
+)
 def test_a_crashing_reader_is_reported_and_the_scan_goes_on(
-    method, tmp_path, monkeypatch
+    method, jobs, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(core, "_start_method", lambda: method)
     tasks = [(str(tmp_path), name) for name in ("a.txt", "boom.pdf", "b.txt", "c.txt")]
-    results = list(_parallel(tasks, 2, (None, None, (), False), crash_on_boom))
+    results = list(_parallel(tasks, jobs, (None, None, (), False), crash_on_boom))
     assert sorted(r.path for r in results) == ["a.txt", "b.txt", "boom.pdf", "c.txt"]
     assert [r.path for r in results if r.error] == ["boom.pdf"]
     assert "crashed" in next(r.error for r in results if r.error)
+
+
+def test_one_job_survives_a_reader_crash_too(tmp_path, monkeypatch):
+    """`--jobs 1` (the default) also reads in a worker process: a file that crashes
+    the reader is reported, not the end of the scan."""
+    folder = tmp_path / "course"
+    folder.mkdir()
+    for name in ("a.txt", "boom.txt", "b.txt"):
+        (folder / name).write_text(LECTURE_TEXT, encoding="utf-8")
+    real = ingest.extract
+
+    def crashing(data, name, limits=None):
+        if name.startswith("boom"):
+            os._exit(3)  # as a reader dying in C code would
+        return real(data, name, limits)
+
+    monkeypatch.setattr(ingest, "extract", crashing)  # forked workers inherit it
+    monkeypatch.setattr(core, "_start_method", lambda: "fork")
+    summary = run_scan(folder, tmp_path / "report", jobs=1)
+    assert [r.path for r in summary.errors] == ["boom.txt"]
+    assert "crashed the reader process" in summary.errors[0].error
+    assert [r.path for r in summary.ok] == ["a.txt", "b.txt"]
+    assert all(r.findings for r in summary.ok)

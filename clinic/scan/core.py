@@ -434,7 +434,9 @@ def run_scan(
 ) -> ScanSummary:
     """Scan every file under ``root`` with ``jobs`` processes; results sorted by path.
 
-    ``jobs=1`` analyses in this process (no pool, no pickling). ``with_segments``
+    Files are read in worker processes, so a reader crashing on a damaged file
+    costs only that file; with ``jobs=1`` and no way to fork safely (other threads
+    running) they are read in this process instead. ``with_segments``
     keeps every analysed file's segments (for the database import).
     ``progress`` is a Progress or a factory taking the number of files.
     ``on_result`` is called with each result as it comes in (the database import);
@@ -448,9 +450,11 @@ def run_scan(
     if files is None:
         files = walk(root, exclude=state_dir)
     jobs = max(1, min(jobs, len(files) or 1))
+    forking = _start_method() == "fork"
+    in_process = jobs == 1 and not forking  # a fresh interpreter would cost more
     # Load the analyzer here (it checks the rubric) when this process analyses or
     # forks the workers; with another start method the workers load their own.
-    if jobs == 1 or _start_method() == "fork":
+    if in_process or forking:
         from clinic.analysis import load_analyzer
 
         version = load_analyzer(rubric_dir).version_id
@@ -478,7 +482,7 @@ def run_scan(
     gc.collect()
     gc.freeze()
     try:
-        if jobs == 1:
+        if in_process:
             init_worker(*init_args)
             stream: Iterable[ScanResult] = map(scan_file, tasks)
         else:
