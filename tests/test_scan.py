@@ -21,6 +21,7 @@ from clinic.ingest import extract
 from clinic.models import AuditEvent, Clinic, Document, DocumentVersion, Finding
 from clinic.scan import core
 from clinic.scan.core import CourseMap, ScanResult, _parallel, run_scan, walk
+from clinic.scan.report import write_report
 from tests import doc_builders
 from tests.builders import LECTURE_TEXT, gen_course
 
@@ -357,3 +358,24 @@ def test_one_job_survives_a_reader_crash_too(tmp_path, monkeypatch):
     assert "crashed the reader process" in summary.errors[0].error
     assert [r.path for r in summary.ok] == ["a.txt", "b.txt"]
     assert all(r.findings for r in summary.ok)
+
+
+def test_overview_lists_severities_high_first(tmp_path):
+    finding = {name: "" for name in core.FINDING_FIELDS} | {
+        "cues": [],
+        "label": "slide 1",
+    }
+    result = ScanResult(
+        path="A/deck.pptx",
+        sha256="x" * 64,
+        pages=1,
+        findings=[
+            finding | {"severity": s} for s in ("low", "medium", "medium", "high")
+        ],
+    )
+    summary = core.ScanSummary(tmp_path, [result], "v", 0, 1.0, 1)
+    write_report(summary, tmp_path / "report", pdf=False)
+    html = (tmp_path / "report" / "overview.html").read_text(encoding="utf-8")
+    part = html[html.index("Findings by severity") :]
+    places = [part.index(f"<td>{s}</td>") for s in ("high", "medium", "low")]
+    assert places == sorted(places)

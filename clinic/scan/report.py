@@ -26,6 +26,12 @@ FINDINGS_HEADER = [
 ]
 ERRORS_HEADER = ["course", "path", "stage", "message"]
 NO_COURSE_LABEL = "(no course)"
+SEVERITY_ORDER = ("high", "medium", "low")
+
+
+def _severity_rank(severity: str) -> tuple[int, str]:
+    known = severity in SEVERITY_ORDER
+    return (SEVERITY_ORDER.index(severity) if known else len(SEVERITY_ORDER), severity)
 
 
 @dataclass
@@ -164,7 +170,7 @@ def overview_html(summary: ScanSummary, problems: list[ReportProblem]) -> str:
         categories=categories,
         rows=rows,
         totals=totals,
-        severities=sorted(severities.items(), key=lambda kv: (-kv[1], kv[0])),
+        severities=sorted(severities.items(), key=lambda kv: _severity_rank(kv[0])),
         problems=problems,
         words_per_page=WORDS_PER_PAGE,
     )
