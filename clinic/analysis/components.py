@@ -94,7 +94,9 @@ class RaceMentionComponent:
         links = {
             i for h in hits.get("set:mention_links", []) for i in range(h.start, h.end)
         }
-        copula = {h.end - 1: h.start for h in hits.get("set:copula_cues", [])}
+        copula: dict[int, int] = {}  # last token -> first token of the longest cue
+        for h in hits.get("set:copula_cues", []):
+            copula[h.end - 1] = min(h.start, copula.get(h.end - 1, h.start))
         subjects = {h.end - 1 for h in hits.get("set:predicate_subjects", [])}
         cand_end = {h.start: h.end for h, _ in kept}
         cand_start = {h.end - 1: h.start for h, _ in kept}

@@ -351,6 +351,8 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         flat: set[str] = set()
         for p in phrases:
             words = WORD_RE.findall(p.lower())
+            if not words:  # a symbol such as "→": no word to look for
+                return None
             rare = [w for w in words if w not in avoid]
             if rare:
                 flat.add(max(rare, key=len))
