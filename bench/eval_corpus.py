@@ -2,6 +2,9 @@
 
 Usage: python bench/eval_corpus.py [--corpus PATH] [--rubric-dir DIR] [--errors]
 
+``tests/data/independent-*.jsonl`` are three more labelled sets (920 sentences) written
+to the same rules by writers who never saw the rubric; pass one as ``--corpus``.
+
 Prints precision/recall/F1 of "flagged at all", false-positive rates on hard
 negatives (NAME, and NONE containing a colour/homonym/race word) and on CONSCIOUS
 sentences, and category recall, with and without the ambiguous records.

@@ -308,3 +308,25 @@ def test_conditions_lexicon_has_canonical_names():
     ):
         assert name in terms, name
     assert "HbSS" in terms["sickle cell disease"]
+
+
+INDEPENDENT_SETS = sorted((Path(__file__).parent / "data").glob("independent-*.jsonl"))
+
+
+@pytest.mark.parametrize("path", INDEPENDENT_SETS, ids=lambda p: p.stem)
+def test_independent_labelled_sets_stay_accurate(analyzer, path):
+    """Sentences labelled by the corpus rules by writers who never saw the rubric
+    (bench/eval_corpus.py prints the full figures). A rule change that breaks how
+    the rubric generalises shows up here."""
+    records = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    found = analyzer.analyze_segments([r["text"] for r in records])
+    pred = [bool(f) for f in found]
+    gold = [r["flag"] for r in records]
+    tp = sum(p and g for p, g in zip(pred, gold))
+    precision = tp / sum(pred)
+    recall = tp / sum(gold)
+    assert 2 * precision * recall / (precision + recall) >= 0.95
+    names = [p for p, r in zip(pred, records) if r["category"] == "NAME"]
+    conscious = [p for p, r in zip(pred, records) if r["category"] == "CONSCIOUS"]
+    assert not any(names)  # disease and place names are never flagged
+    assert sum(conscious) / len(conscious) <= 0.05
