@@ -381,7 +381,15 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         for p in rubric.lexicon[m].phrases
         for w in WORD_RE.findall(p.lower())
     )
-    pop = frozenset(w for alt in (set_gates["population_nouns"] or []) for w in alt[0])
+    pop_phrases = rubric.lexicon["population_nouns"].phrases
+    pop = frozenset(
+        w
+        for alt in (
+            gate_of([p for p in pop_phrases if WORD_RE.search(p.lower())], (), ()) or []
+        )
+        for w in alt[0]
+    )
+    pop_symbols = [p for p in pop_phrases if not WORD_RE.search(p.lower())]
     copula = rubric.lexicon["copula_cues"].phrases
     copula_rx = re.compile(
         r"\b(?:"
@@ -395,6 +403,9 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         (weak, frozenset({"non"})),
         (weak, copula_rx),
     ]
+    if pop_symbols:  # "Black ♀": a symbol, no word to look for
+        symbol_rx = re.compile("|".join(re.escape(p) for p in pop_symbols))
+        set_gates["race_mention"].append((weak, symbol_rx))
 
     def union(names) -> list | None:
         alts: list = []
