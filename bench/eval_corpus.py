@@ -2,7 +2,7 @@
 
 Usage: python bench/eval_corpus.py [--corpus PATH] [--rubric-dir DIR] [--errors]
 
-``tests/data/independent-*.jsonl`` are more labelled sets (1,420 sentences) written
+``tests/data/independent-*.jsonl`` are more labelled sets (1,670 sentences) written
 to the same rules by writers who never saw the rubric; pass one as ``--corpus``.
 
 Prints precision/recall/F1 of "flagged at all", false-positive rates on hard
