@@ -351,8 +351,9 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         flat: set[str] = set()
         for p in phrases:
             words = WORD_RE.findall(p.lower())
-            if not words:  # a symbol such as "→": no word to look for
-                return None
+            if not words:  # a symbol such as "→": look for the symbol itself
+                alts.append((re.compile(re.escape(p.lower())),))
+                continue
             rare = [w for w in words if w not in avoid]
             if rare:
                 flat.add(max(rare, key=len))
@@ -381,15 +382,11 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         for p in rubric.lexicon[m].phrases
         for w in WORD_RE.findall(p.lower())
     )
-    pop_phrases = rubric.lexicon["population_nouns"].phrases
+    pop_alts = set_gates["population_nouns"] or []
     pop = frozenset(
-        w
-        for alt in (
-            gate_of([p for p in pop_phrases if WORD_RE.search(p.lower())], (), ()) or []
-        )
-        for w in alt[0]
+        w for alt in pop_alts if isinstance(alt[0], frozenset) for w in alt[0]
     )
-    pop_symbols = [p for p in pop_phrases if not WORD_RE.search(p.lower())]
+    pop_symbols = [alt for alt in pop_alts if not isinstance(alt[0], frozenset)]
     copula = rubric.lexicon["copula_cues"].phrases
     copula_rx = re.compile(
         r"\b(?:"
@@ -403,9 +400,7 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         (weak, frozenset({"non"})),
         (weak, copula_rx),
     ]
-    if pop_symbols:  # "Black ♀": a symbol, no word to look for
-        symbol_rx = re.compile("|".join(re.escape(p) for p in pop_symbols))
-        set_gates["race_mention"].append((weak, symbol_rx))
+    set_gates["race_mention"] += [(weak, *alt) for alt in pop_symbols]  # "Black ♀"
 
     def union(names) -> list | None:
         alts: list = []
