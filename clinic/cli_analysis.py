@@ -95,8 +95,12 @@ def analyze_source(analyzer, source: str, data: bytes | str) -> tuple[list, list
         else:
             located = [(seg.text, seg.location) for seg in doc.segments]
     texts = [t for t, _ in located]
+    if isinstance(data, str) or doc.kind == "text":
+        results = analyzer.analyze_segments(texts)
+    else:
+        results = analyzer.analyze_document(doc.segments)
     out = []
-    for (text, loc), findings in zip(located, analyzer.analyze_segments(texts)):
+    for (text, loc), findings in zip(located, results):
         for f in findings:
             if loc is None:
                 loc_dict, label = text_location(text, f)

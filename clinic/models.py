@@ -407,6 +407,12 @@ class Finding(db.Model):
     sentence_key: Mapped[str] = mapped_column(sa.String(64))
     cues: Mapped[list | None] = mapped_column(sa.JSON)
     rects: Mapped[list | None] = mapped_column(sa.JSON)
+    # "certain", "likely" or "possible": the strength of the machine's evidence.
+    confidence: Mapped[str] = mapped_column(
+        sa.String(8), default="likely", server_default="likely"
+    )
+    # Other criteria that also apply to the same problem: [{"id", "title"}].
+    secondary: Mapped[list | None] = mapped_column(sa.JSON)
     source: Mapped[str] = mapped_column(sa.String(8), default="machine")
     note: Mapped[str | None] = mapped_column(sa.Text)
     created_by_id: Mapped[int | None] = mapped_column(

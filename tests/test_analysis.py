@@ -34,7 +34,10 @@ def analyzer():
 
 
 def ids(findings: list[Finding]) -> set[str]:
-    return {f.criterion_id for f in findings}
+    """Criteria a coach sees: each finding's criterion and its secondary labels."""
+    return {f.criterion_id for f in findings} | {
+        s["criterion_id"] for f in findings for s in f.secondary
+    }
 
 
 @pytest.mark.parametrize(("criterion_id", "text"), FLAG_CASES)

@@ -5,7 +5,9 @@ The pipeline runs on sentence-sized docs that the pre-filter selected:
 1. ``clinic_lexicon``        runs every lexicon set and criterion trigger (``doc._.clinic_hits``)
 2. ``clinic_race_mentions``  race/ethnicity/ancestry mentions with sense disambiguation
 3. ``clinic_context``        which cue sets are present (claim context, race-conscious context)
-4. ``clinic_criteria``       evaluates the criteria into raw findings (``doc._.clinic_findings``)
+
+The criteria and the decision (one finding per problem) run after the pipeline, in
+:mod:`clinic.analysis.decision`, because they also read the document context.
 
 Components get the compiled rubric from :data:`REGISTRY` by key (spaCy configs must
 be JSON-serialisable), see :func:`clinic.analysis.pipeline.build_nlp`.
@@ -30,11 +32,13 @@ for _name in (
     "race_mentions",
     "clinic_names",
     "clinic_context",
-    "clinic_findings",
 ):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
+#: rule of a mention that is a nationality or region word in the plural ("Filipinos"):
+#: a group of people, but it may name citizens rather than an ethnicity
+NATIONALITY_PLURAL = "nationality or region word in the plural"
 _SKIP_PUNCT = {",", "/", "-", "–", "&", "(", ")"}
 _LOOKAHEAD = 6
 
@@ -105,8 +109,12 @@ class RaceMentionComponent:
         def skippable(i: int) -> bool:
             return i in links or doc[i].text in _SKIP_PUNCT
 
+        plurals = self.compiled.nationality_plurals
+
         def rule_for(h: Hit, kind: str) -> str | None:
             if kind == "race_strong":
+                if h.text.lower() in plurals:
+                    return NATIONALITY_PLURAL
                 return "race/ethnicity term"
             i, steps = h.end, 0
             while i < n and steps < _LOOKAHEAD:
@@ -190,11 +198,89 @@ class RaceMentionComponent:
                     )
                     pending.remove(h)
                     changed = True
+        accepted += self._list_items(doc, hits, pending, accepted, links)
+        accepted += self._code(doc, hits, accepted)
         accepted.sort(key=lambda a: a.start)
         hits["set:race_mention"] = accepted
         doc._.race_mentions = accepted
         doc._.clinic_names = names
         return doc
+
+    def _list_items(self, doc, hits, pending, accepted, links) -> list[Hit]:
+        """Weak and colour words that are whole items of a list ("RFs: >60, male,
+        white"; "Japanese/ African/ finnish"; "↑ in AA"): a mention when the list also
+        holds a demographic item or another race term."""
+        if not pending:
+            return []
+        n = len(doc)
+        demo = hits.get("set:demographic_items", [])
+        taken = {i for a in accepted for i in range(a.start, a.end)}
+        items = []
+        for h in pending:
+            before = h.start == 0 or _is_delim(doc[h.start - 1])
+            after = h.end >= n or _is_delim(doc[h.end]) or doc[h.end].is_punct
+            if before and after:
+                items.append(h)
+            elif (
+                h.text.upper().rstrip("S") == "AA"
+                and h.start >= 1
+                and doc[h.start - 1].lower_ in ("in", "among", "for")
+                and (
+                    h.end >= n
+                    or doc[h.end].is_punct
+                    or doc[h.end].lower_ in ("and", "or")
+                )
+            ):
+                items.append(h)  # "more common in AA"
+        if not items:
+            return []
+        if hits.get("set:geography"):
+            return []  # "countries with a high prevalence: Asia, African, Caribbean"
+        colours = ("black", "white", "blacks", "whites")
+        people = [h for h in items if h.text.lower() not in colours]
+        support = len(people) >= 2 or bool(accepted) or bool(demo)
+        out = []
+        for h in items:
+            if any(i in taken for i in range(h.start, h.end)):
+                continue
+            colour = h.text.lower() in colours
+            if colour and not (demo or accepted or people):
+                continue
+            if not support and h.text.upper().rstrip("S") != "AA":
+                continue
+            out.append(
+                Hit(h.start, h.end, h.start_char, h.end_char, h.text, "list item")
+            )
+        return out
+
+    def _code(self, doc, hits, accepted) -> list[Hit]:
+        """Race variables in calculator source code (``is_black``, ``eth == "black"``)."""
+        if not hits.get("set:code_syntax"):
+            return []
+        taken = {i for a in accepted for i in range(a.start, a.end)}
+        out = []
+        for h in hits.get("set:code_race", []):
+            if any(i in taken for i in range(h.start, h.end)):
+                continue
+            out.append(
+                Hit(
+                    h.start,
+                    h.end,
+                    h.start_char,
+                    h.end_char,
+                    h.text,
+                    "race variable in code",
+                )
+            )
+            taken.update(range(h.start, h.end))
+        return out
+
+
+def _is_delim(tok) -> bool:
+    return tok.text in _ITEM_DELIMS or tok.lower_ in ("and", "or", "&")
+
+
+_ITEM_DELIMS = {",", "/", ";", "(", ")", ":", "+", "-", "–", "—", "|", "•", "=", ">"}
 
 
 class ContextComponent:
@@ -208,70 +294,6 @@ class ContextComponent:
         doc._.clinic_context = {
             k[4:]: v for k, v in hits.items() if k.startswith("set:") and v
         }
-        return doc
-
-
-class CriteriaComponent:
-    """Evaluate each criterion: trigger + required cue sets - suppressing cue sets.
-
-    Produces ``doc._.clinic_findings``: a list of ``(criterion, anchor Hit, cues)``.
-    Within a ``group``, ``fallback`` criteria fire only if no other member fired.
-    """
-
-    def __init__(self, compiled: CompiledRubric):
-        self.compiled = compiled
-        crits = list(compiled.rubric.criteria.values())
-        self.order = [c for c in crits if not c.fallback] + [
-            c for c in crits if c.fallback
-        ]
-
-    def __call__(self, doc: Doc) -> Doc:
-        hits = doc._.clinic_hits
-        present = doc._.clinic_context
-        homonyms = hits.get("set:race_homonyms", [])
-        lex = self.compiled.rubric.lexicon
-        fired_groups: set[str] = set()
-        out = []
-        for c in self.order:
-            if c.fallback and c.group in fired_groups:
-                continue
-            trig: list[tuple[str, Hit]] = []
-            for s in c.trigger.sets:
-                trig += [(s, h) for h in hits.get(f"set:{s}", [])]
-            trig += [("criterion", h) for h in hits.get(f"crit:{c.id}", [])]
-            trig = [
-                (s, h) for s, h in trig if not any(_overlaps(h, n) for n in homonyms)
-            ]
-            if not trig:
-                continue
-            if c.requires_all and not all(s in present for s in c.requires_all):
-                continue
-            if c.requires_any and not any(s in present for s in c.requires_any):
-                continue
-            if any(s in present for s in c.suppress):
-                continue
-            trig.sort(key=lambda sh: (sh[1].start_char, -sh[1].end_char))
-            tset, anchor = trig[0]
-            cues = [
-                {
-                    "kind": "trigger",
-                    "set": tset,
-                    "text": anchor.text,
-                    "rule": anchor.rule,
-                }
-            ]
-            for s in list(c.requires_all) + list(c.requires_any):
-                if s in present and s != tset:
-                    h = present[s][0]
-                    desc = lex[s].description if s in lex else "race mention"
-                    rule = h.rule if s == "race_mention" else desc
-                    cues.append(
-                        {"kind": "context", "set": s, "text": h.text, "rule": rule}
-                    )
-            out.append((c, anchor, cues))
-            if c.group:
-                fired_groups.add(c.group)
-        doc._.clinic_findings = out
         return doc
 
 
@@ -295,8 +317,3 @@ def make_race_mentions(nlp: Language, name: str, rubric_key: str):
 @Language.factory("clinic_context", default_config={"rubric_key": ""})
 def make_context(nlp: Language, name: str, rubric_key: str):
     return ContextComponent(_get(rubric_key))
-
-
-@Language.factory("clinic_criteria", default_config={"rubric_key": ""})
-def make_criteria(nlp: Language, name: str, rubric_key: str):
-    return CriteriaComponent(_get(rubric_key))

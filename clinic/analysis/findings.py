@@ -12,7 +12,10 @@ class Finding:
     ``start``/``end`` are character offsets into the text that was analysed, so
     ``text[f.start:f.end] == f.matched_text``. ``cues`` explains why the rule
     fired: a list of ``{"kind", "set", "text", "rule"}`` dicts (trigger word,
-    context cue words, disambiguation rule for race mentions).
+    context cue words, disambiguation rule for race mentions, the section frame).
+    ``confidence`` is "certain", "likely" or "possible" (strength of the evidence);
+    ``secondary`` lists the other criteria that also apply to the same problem, as
+    ``{"criterion_id", "title", "category"}`` dicts.
     """
 
     criterion_id: str
@@ -33,6 +36,8 @@ class Finding:
     limitation: str = ""
     references: list[dict] = field(default_factory=list)
     glossary: list[str] = field(default_factory=list)
+    confidence: str = "likely"
+    secondary: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (``dataclasses.asdict``)."""

@@ -22,13 +22,42 @@ from .rubric import Rubric, RubricError
 #: Word shape used by the pre-filter (text is lower-cased first).
 WORD_RE = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 MENTION_SETS = ("race_strong", "race_weak", "race_colour")
+#: words of multi-word race phrases too common to gate on ("people of color")
+_LOOSE_STOP = frozenset(
+    {"of", "the", "and", "in", "non", "people", "persons", "women", "men", "color",
+     "colour", "communities", "american", "americans", "origin", "descent", "ancestry"}
+)  # fmt: skip
 #: What spaCy raises for a bad token pattern.
 PATTERN_ERRORS = (MatchPatternError, ValueError, KeyError, TypeError)
 
 
+def blank_english():
+    """``spacy.blank("en")`` with a tokenizer that also splits note shorthand:
+    "Japanese/ African/", "@white", "ethnicity==1", "x <- 1.08"."""
+    from spacy.util import (
+        compile_infix_regex,
+        compile_prefix_regex,
+        compile_suffix_regex,
+    )
+
+    nlp = spacy.blank("en")
+    defaults = nlp.Defaults
+    nlp.tokenizer.prefix_search = compile_prefix_regex(
+        [r"@", r"/", r"=", r"~", r"\+", r"%"] + list(defaults.prefixes)
+    ).search
+    nlp.tokenizer.suffix_search = compile_suffix_regex(
+        [r"/", r"=", r"@"] + list(defaults.suffixes)
+    ).search
+    nlp.tokenizer.infix_finditer = compile_infix_regex(
+        [r"==", r"!=", r"<-", r"(?<=[A-Za-z])\[", r"(?<=[A-Za-z])\$", r"(?<=\w)/(?=\w)"]
+        + list(defaults.infixes)
+    ).finditer
+    return nlp
+
+
 @lru_cache(maxsize=1)
 def _blank():
-    return spacy.blank("en")
+    return blank_english()
 
 
 @lru_cache(maxsize=1)
@@ -48,6 +77,43 @@ def gate_word(text: str) -> str | None:
     """Most selective (longest) pre-filter word of a phrase, or None."""
     words = WORD_RE.findall(text.lower())
     return max(words, key=len) if words else None
+
+
+#: an abbreviation written in capitals ("AA", "AAs", "ATSI") matches only in capitals
+_ABBREVIATION = re.compile(r"^[A-Z]{2,5}s?$")
+_MENTION_KEYS = frozenset(f"set:{m}" for m in MENTION_SETS)
+_PLURAL_LAST = re.compile(r"^(.*?)([A-Za-z]{3,})$")
+
+
+def plural(phrase: str) -> str | None:
+    """The phrase with its last word in the plural ("risk multiplier" ->
+    "risk multipliers"), or None when the last word is not a plain word."""
+    m = _PLURAL_LAST.match(phrase)
+    if not m:
+        return None
+    head, word = m.groups()
+    low = word.lower()
+    if (
+        low.endswith(("s", "ed", "ing", "ly", "ic", "al", "ous"))
+        or word.isupper()
+        and len(word) > 4
+    ):
+        return None
+    if low.endswith(("ch", "sh", "x", "z")):
+        return f"{head}{word}es"
+    if low.endswith("y") and low[-2] not in "aeiou":
+        return f"{head}{word[:-1]}ies"
+    return f"{head}{word}s"
+
+
+def with_plurals(phrases) -> tuple[str, ...]:
+    """``phrases`` plus the plural of each, so that a list needs only one form."""
+    out = dict.fromkeys(phrases)
+    for p in phrases:
+        q = plural(p)
+        if q:
+            out.setdefault(q)
+    return tuple(out)
 
 
 def _token_values(tok: dict) -> list[str]:
@@ -100,6 +166,19 @@ def _alt_ok(alt, words: set[str], text: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class CodeGate:
+    """Cheap test for calculator code that holds a race variable."""
+
+    syntax: re.Pattern
+    race: re.Pattern
+
+    def search(self, text: str) -> bool:
+        return (
+            self.race.search(text) is not None and self.syntax.search(text) is not None
+        )
+
+
 @dataclass
 class Hit:
     """One match: token and character offsets within the doc, plus the rule."""
@@ -130,6 +209,14 @@ class CompiledRubric:
     canonical: dict[str, dict[str, str]] = field(default_factory=dict)
     #: lower-case race phrases of the mention sets (for plural handling)
     race_vocabulary: frozenset[str] = frozenset()
+    #: plural nationality and region words ("filipinos", "italians"), lower case
+    nationality_plurals: frozenset[str] = frozenset()
+    #: words of the mention sets: a short unit or a list item with one is analysed
+    loose_words: frozenset[str] = frozenset()
+    #: code syntax and a race variable (``code_syntax`` + ``code_race`` sets), or None
+    code_race: CodeGate | None = None
+    #: expansions of AA that are not about race ("aplastic anaemia (AA)"), or None
+    aa_homonym_pattern: re.Pattern | None = None
     _gate_cache: tuple | None = None
 
     def match(self, doc: Doc) -> dict[str, list[Hit]]:
@@ -266,7 +353,7 @@ class CompiledRubric:
 
 def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
     """Build matchers for ``rubric``; raise :class:`RubricError` on bad patterns."""
-    nlp = nlp or spacy.blank("en")
+    nlp = nlp or blank_english()
     errors: list[str] = []
     lower_pm = PhraseMatcher(nlp.vocab, attr="LOWER")
     orth_pm = PhraseMatcher(nlp.vocab, attr="ORTH")
@@ -276,9 +363,22 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
 
     def add(key, phrases, patterns, rx, case_sensitive, where):
         words: set[str] = set()
+        phrases = with_plurals(phrases)
         if phrases:
-            docs = [nlp.make_doc(p) for p in phrases]
-            (orth_pm if case_sensitive else lower_pm).add(key, docs)
+            caps = [
+                p
+                for p in phrases
+                if key in _MENTION_KEYS
+                and not case_sensitive
+                and _ABBREVIATION.match(p)
+            ]
+            rest = [p for p in phrases if p not in caps]
+            if rest:
+                (orth_pm if case_sensitive else lower_pm).add(
+                    key, [nlp.make_doc(p) for p in rest]
+                )
+            if caps:
+                orth_pm.add(key, [nlp.make_doc(p) for p in caps])
             for p in phrases:
                 s = stem(p)
                 if s:
@@ -300,10 +400,17 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
             regexes.append((key, re.compile(r, flags)))
         literals[key] = words
 
+    # a nationality or region word in the plural names people ("Italians, Greeks")
+    weak_plurals = (
+        tuple(q for p in rubric.lexicon["race_weak"].phrases if (q := plural(p)))
+        if "race_weak" in rubric.lexicon
+        else ()
+    )
     for s in rubric.lexicon.values():
+        extra = weak_plurals if s.name == "race_strong" else ()
         add(
             f"set:{s.name}",
-            s.phrases,
+            s.phrases + extra,
             s.patterns,
             s.regex,
             s.case_sensitive,
@@ -472,6 +579,32 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         for m in MENTION_SETS
         for p in rubric.lexicon[m].phrases
     )
+    loose_words = frozenset(
+        w
+        for m in MENTION_SETS
+        for p in rubric.lexicon[m].phrases
+        for w in WORD_RE.findall(p.lower())
+        if len(w) > 1 and w not in _LOOSE_STOP
+    )
+    code_race = None
+    lex = rubric.lexicon
+    if "code_syntax" in lex and "code_race" in lex:
+        syn = "|".join(f"(?:{r})" for r in lex["code_syntax"].regex)
+        race = "|".join(f"(?:{r})" for r in lex["code_race"].regex)
+        if syn and race:
+            flags = 0 if lex["code_race"].case_sensitive else re.IGNORECASE
+            code_race = CodeGate(re.compile(syn, re.MULTILINE), re.compile(race, flags))
+    aa = None
+    if "aa_homonym_cues" in lex and lex["aa_homonym_cues"].phrases:
+        aa = re.compile(
+            r"(?<!\w)(?:"
+            + "|".join(
+                r"\s+".join(map(re.escape, p.split()))
+                for p in lex["aa_homonym_cues"].phrases
+            )
+            + r")(?!\w)",
+            re.IGNORECASE,
+        )
     return CompiledRubric(
         rubric=rubric,
         nlp=nlp,
@@ -487,4 +620,11 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         },
         canonical=canonical,
         race_vocabulary=race_vocabulary,
+        loose_words=loose_words,
+        nationality_plurals=frozenset(
+            " ".join(t.lower_ for t in nlp.make_doc(q)) for q in weak_plurals
+        )
+        | frozenset(q.lower() for q in weak_plurals),
+        code_race=code_race,
+        aa_homonym_pattern=aa,
     )

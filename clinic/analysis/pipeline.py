@@ -1,104 +1,33 @@
-"""Analyzer: cheap pre-filter + sentence split + spaCy pipeline on candidate sentences."""
+"""Analyzer: cheap pre-filter, unit split, spaCy pipeline on candidate units, decision."""
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import spacy
-
 from . import components
+from .context import FrameReader, document_contexts
+from .decision import NO_CONTEXT, Decided, Decider, UnitContext
 from .findings import Finding, Mention
-from .lexicon import MENTION_SETS, WORD_RE, CompiledRubric, compile_rubric
+from .lexicon import (
+    MENTION_SETS,
+    WORD_RE,
+    CompiledRubric,
+    blank_english,
+    compile_rubric,
+)
 from .mentions import CONDITION_SETS, condition_names, race_terms
 from .rubric import Rubric, cached_rubric, rubric_key
+from .units import split_units
+
+split_sentences = split_units
 
 PIPE_NAMES = (
     "clinic_lexicon",
     "clinic_race_mentions",
     "clinic_context",
-    "clinic_criteria",
 )
-
-_ABBREV = {
-    "e.g",
-    "i.e",
-    "vs",
-    "dr",
-    "mr",
-    "mrs",
-    "ms",
-    "al",
-    "fig",
-    "figs",
-    "approx",
-    "no",
-    "st",
-    "ref",
-    "refs",
-    "cf",
-    "etc",
-    "jr",
-    "sr",
-    "ca",
-    "vol",
-    "pp",
-}
-_END_RE = re.compile(r"[.!?]+[\"”’')\]]*\s+|\n")
-_BULLET_RE = re.compile(r"\s*(?:[-•*▪◦–—·]|\d{1,2}[.)]|[a-z][.)])\s")
-_LAST_WORD_RE = re.compile(r"([A-Za-z][A-Za-z.]*)[.!?]+[\"”’')\]]*$")
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Cheap sentence/bullet splitter returning ``(start, end)`` character offsets.
-
-    Splits after ``.!?`` + whitespace (not after common abbreviations or initials),
-    at blank lines, before bullet lines, and after lines that end a sentence or are
-    short (slide bullets, headings). Hard-wrapped prose lines are joined.
-    """
-    spans: list[tuple[int, int]] = []
-    start = 0
-    n = len(text)
-    for m in _END_RE.finditer(text):
-        cut = m.end()
-        if m.group(0) == "\n":
-            line_start = text.rfind("\n", 0, m.start()) + 1
-            line = text[line_start : m.start()].rstrip()
-            nxt = text[m.end() : m.end() + 8]
-            boundary = (
-                not line
-                or len(line) < 60
-                or line.endswith((".", "!", "?", ":", ";"))
-                or _BULLET_RE.match(nxt) is not None
-                or nxt.startswith("\n")
-            )
-            if not boundary:
-                continue
-        else:
-            lw = _LAST_WORD_RE.search(
-                text,
-                max(start, m.start() - 12),
-                m.end() - (len(m.group(0)) - len(m.group(0).rstrip())),
-            )
-            if lw:
-                word = lw.group(1).rstrip(".").lower()
-                if word in _ABBREV or (len(word) == 1 and word.isalpha()):
-                    continue
-        _push(text, start, cut, spans)
-        start = cut
-    _push(text, start, n, spans)
-    return spans
-
-
-def _push(text: str, s: int, e: int, spans: list[tuple[int, int]]) -> None:
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    if e > s:
-        spans.append((s, e))
 
 
 def build_nlp(compiled: CompiledRubric):
@@ -115,14 +44,20 @@ def build_nlp(compiled: CompiledRubric):
 class Analyzer:
     """Runs the rubric's text criteria over text.
 
-    Only sentences containing a trigger word (race term, algorithm name,
-    terminology) are tokenised and analysed; everything else is skipped.
+    Only units containing a trigger word (race term, algorithm name, terminology)
+    are tokenised and analysed; everything else is skipped.
     """
 
     def __init__(self, rubric: Rubric):
         self.rubric = rubric
-        self.compiled = compile_rubric(rubric, spacy.blank("en"))
+        self.compiled = compile_rubric(rubric, blank_english())
         self.nlp = build_nlp(self.compiled)
+        self.decider = Decider(self.compiled)
+        rules = rubric.decisions
+        wanted = set(rules.frame_skip) | set(rules.frame_conscious)
+        wanted |= {s for s, _ in rules.frame_criteria}
+        self._frames = FrameReader(self.compiled, frozenset(wanted))
+        self._aa = self.compiled.aa_homonym_pattern
 
     @property
     def version_id(self) -> str:
@@ -132,28 +67,74 @@ class Analyzer:
         """Findings for one text; offsets index into ``text``."""
         return self.analyze_segments([text])[0]
 
+    def document_contexts(self, segments: Sequence) -> list[UnitContext]:
+        """What frames each segment of one document (headings, titles, parent
+        bullets, lead-in lines); pass the result to :meth:`analyze_segments`."""
+        return document_contexts(segments, self._frames, self._aa)
+
+    def analyze_document(self, segments: Sequence) -> list[list[Finding]]:
+        """Findings for the segments of one document, read in their context.
+
+        ``segments`` are :class:`clinic.ingest.Segment` objects (or anything with
+        ``text`` and ``location``); strings are read as a document without structure.
+        """
+        texts = [s if isinstance(s, str) else s.text for s in segments]
+        return self.analyze_segments(texts, contexts=self.document_contexts(segments))
+
     def analyze_segments(
-        self, segments: Iterable[str], batch_size: int = 256
+        self,
+        segments: Iterable[str],
+        batch_size: int = 256,
+        contexts: Sequence[UnitContext] | None = None,
     ) -> list[list[Finding]]:
-        """Findings for many texts at once (one list per segment, same order)."""
+        """Findings for many texts at once (one list per segment, same order).
+
+        Without ``contexts`` each text is read on its own; with them (see
+        :meth:`document_contexts`) headings and parent bullets frame the texts.
+        """
         segments = list(segments)
         fire = self.compiled.may_fire
         prefilter = self.compiled.prefilter
+        loose = self.compiled.loose_words
+        code_rx = self.compiled.code_race
         words_of = WORD_RE.findall
-        cand: list[tuple[int, int, int]] = []
+        cand: list[tuple[int, int, int, UnitContext]] = []
         for i, seg in enumerate(segments):
             low = seg.lower()
             words = set(words_of(low))
-            if prefilter.isdisjoint(words) or not fire(low, words):
+            ctx = contexts[i] if contexts is not None else NO_CONTEXT
+            coded = code_rx is not None and code_rx.search(seg)
+            if not coded and (
+                prefilter.isdisjoint(words)
+                or not (fire(low, words) or not loose.isdisjoint(words))
+            ):
                 continue
-            for s, e in split_sentences(seg):
-                if fire(seg[s:e].lower()):  # (lower() may change lengths: slice first)
-                    cand.append((i, s, e))
+            lead = None
+            for s, e in split_units(seg):
+                unit = seg[s:e]
+                ulow = unit.lower()
+                uctx = ctx if lead is None else ctx.with_frame(lead)
+                uwords = set(words_of(ulow))
+                terse = len(uwords) <= 12 or bool(uctx.frames)
+                if (
+                    fire(ulow, uwords)
+                    or (terse and not loose.isdisjoint(uwords))
+                    or (coded and code_rx.search(unit))
+                ):
+                    cand.append((i, s, e, uctx))
+                if unit.endswith(":") and len(unit) <= 200:
+                    lead = self._frames.frame(unit, "lead-in")
         results: list[list[Finding]] = [[] for _ in segments]
-        texts = (segments[i][s:e] for i, s, e in cand)
-        for (i, s, e), doc in zip(cand, self.nlp.pipe(texts, batch_size=batch_size)):
-            for c, anchor, cues in doc._.clinic_findings:
-                results[i].append(self._finding(c, anchor, cues, doc.text, s, e))
+        texts = (segments[i][s:e] for i, s, e, _ in cand)
+        decide = self.decider.decide
+        for (i, s, e, uctx), doc in zip(
+            cand, self.nlp.pipe(texts, batch_size=batch_size)
+        ):
+            for d in decide(doc, uctx):
+                results[i].append(self._finding(d, doc.text, s, e))
+        once = self.rubric.decisions.once_per_document
+        if contexts is not None and once:
+            _once_per_document(results, once)
         return results
 
     def mentions(
@@ -200,7 +181,8 @@ class Analyzer:
                 results[i].append(Mention(doc.text, races, conds, s, e))
         return results
 
-    def _finding(self, c, anchor, cues, sentence: str, s: int, e: int) -> Finding:
+    def _finding(self, d: Decided, sentence: str, s: int, e: int) -> Finding:
+        c = d.criterion
         rep = None
         if c.replacement is not None:
             r = c.replacement
@@ -215,21 +197,52 @@ class Analyzer:
             criterion_id=c.id,
             title=c.title,
             category=c.category,
-            severity=c.severity,
-            start=s + anchor.start_char,
-            end=s + anchor.end_char,
-            matched_text=sentence[anchor.start_char : anchor.end_char],
+            severity=d.severity or c.severity,
+            start=s + d.start,
+            end=s + d.end,
+            matched_text=sentence[d.start : d.end],
             sentence=sentence,
             sentence_start=s,
             sentence_end=e,
             explanation=c.explanation,
             recommendation=c.recommendation,
-            cues=cues,
+            cues=d.cues,
             rubric_version=self.rubric.version_id,
             replacement=rep,
             limitation=c.limitation,
             references=[{"citation": r.citation, "url": r.url} for r in c.references],
             glossary=list(c.glossary),
+            confidence=d.confidence,
+            secondary=[
+                {"criterion_id": x.id, "title": x.title, "category": x.category}
+                for x in d.secondary
+            ],
+        )
+
+
+def _once_per_document(results: list[list[Finding]], criteria: tuple[str, ...]) -> None:
+    """Keep the first finding of each (criterion, matched words) pair of a document;
+    the first one says how often the same words come back."""
+    first: dict[tuple[str, str], Finding] = {}
+    repeats: dict[tuple[str, str], int] = {}
+    for findings in results:
+        keep = []
+        for f in findings:
+            key = (f.criterion_id, f.matched_text.lower())
+            if f.criterion_id in criteria and key in first:
+                repeats[key] = repeats.get(key, 0) + 1
+                continue
+            first.setdefault(key, f)
+            keep.append(f)
+        findings[:] = keep
+    for key, n in repeats.items():
+        first[key].cues.append(
+            {
+                "kind": "document",
+                "set": "repeats",
+                "text": key[1],
+                "rule": f"named {n} more time{'s' if n > 1 else ''} in this document",
+            }
         )
 
 

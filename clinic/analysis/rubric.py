@@ -41,6 +41,7 @@ MIN_EXAMPLES = 3
 #: Cue sets computed by the engine itself rather than listed in the lexicon.
 BUILTIN_SETS = {
     "race_mention": "race, ethnicity or ancestry mention after sense disambiguation",
+    "race_arrow": "an arrow from a race mention to a diagnosis ('young Asian female -> lupus')",
 }
 #: Lexicon sets the mention detector needs (see rubrics/README.md).
 REQUIRED_SETS = (
@@ -207,6 +208,36 @@ class LexiconSet:
     terms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
+@dataclass(frozen=True)
+class DecisionRules:
+    """How the engine decides on a unit (``decisions.yaml``; see rubrics/README.md)."""
+
+    #: cue set -> reason shown to the coach; any of them makes a unit race-conscious
+    conscious: dict[str, str] = field(default_factory=dict)
+    #: cue set -> criterion categories it does not make race-conscious
+    conscious_exempt: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: criteria the race-conscious decision never cancels (the word is the problem)
+    word_level: tuple[str, ...] = ()
+    #: criteria that a heading or title only names as its topic (no finding there)
+    topic_criteria: tuple[str, ...] = ()
+    #: criteria reported once per document for the same words (a tool named again)
+    once_per_document: tuple[str, ...] = ()
+    #: cue sets whose race mentions are a null statement, not a claim
+    null_sets: tuple[str, ...] = ()
+    #: cue sets that mark a unit as not a teaching claim (reference entries)
+    skip_sets: tuple[str, ...] = ()
+    #: criterion for a race mention in a clinical unit that no criterion explains
+    default_criterion: str = ""
+    #: most specific criterion first; the first that fires is the finding
+    priority: tuple[str, ...] = ()
+    #: a heading or parent with one of these sets skips its scope (references)
+    frame_skip: tuple[str, ...] = ()
+    #: a heading or parent with one of these sets frames its scope as race-conscious
+    frame_conscious: tuple[str, ...] = ()
+    #: (cue set, criterion id): a frame with the set makes a bare mention that criterion
+    frame_criteria: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass
 class Rubric:
     """A validated rubric."""
@@ -220,6 +251,7 @@ class Rubric:
     lexicon: dict[str, LexiconSet]
     title: str = ""
     files: list[str] = field(default_factory=list)
+    decisions: DecisionRules = field(default_factory=DecisionRules)
 
     @property
     def version_id(self) -> str:
@@ -611,6 +643,116 @@ def _parse_term(raw: Any, rel: str, idx: int, errors: list[str]):
     )
 
 
+_DECISION_KEYS = {
+    "description",
+    "skip",
+    "null_statement",
+    "race_conscious",
+    "default_criterion",
+    "word_level",
+    "topic_criteria",
+    "once_per_document",
+    "priority",
+    "frames",
+}
+_FRAME_KEYS = {"skip", "race_conscious", "criteria"}
+
+
+def _parse_decisions(
+    raw: Any, known_sets: set[str], criteria: dict, errors: list[str]
+) -> DecisionRules:
+    """``decisions.yaml``: the engine's decision rules (optional file)."""
+    rel = "decisions.yaml"
+    if raw is None:
+        return DecisionRules()
+    if not isinstance(raw, dict):
+        errors.append(f"{rel}: (file): top level must be a mapping")
+        return DecisionRules()
+    unknown = set(raw) - _DECISION_KEYS
+    if unknown:
+        errors.append(
+            f"{rel}: (file): unknown key(s) {sorted(unknown)}; allowed {sorted(_DECISION_KEYS)}"
+        )
+
+    def sets_of(value: Any, where: str) -> tuple[str, ...]:
+        names = _str_list(value, rel, where, errors)
+        for name in names:
+            if name not in known_sets:
+                errors.append(f"{rel}: {where}: names unknown set '{name}'")
+        return names
+
+    def crit_of(value: Any, where: str) -> str:
+        if not isinstance(value, str) or value not in criteria:
+            errors.append(f"{rel}: {where}: '{value}' is not a criterion id")
+            return ""
+        return value
+
+    conscious: dict[str, str] = {}
+    exempt: dict[str, tuple[str, ...]] = {}
+    rc = raw.get("race_conscious") or {}
+    if not isinstance(rc, dict):
+        errors.append(f"{rel}: race_conscious: must map set names to a reason")
+        rc = {}
+    for name, body in rc.items():
+        where = f"race_conscious.{name}"
+        if name not in known_sets:
+            errors.append(f"{rel}: {where}: names unknown set '{name}'")
+        if isinstance(body, str):
+            conscious[name] = body
+            continue
+        if not isinstance(body, dict) or set(body) - {"reason", "not_for"}:
+            errors.append(f"{rel}: {where}: must be a reason, or {{reason, not_for}}")
+            continue
+        conscious[name] = str(body.get("reason") or name)
+        cats = _str_list(body.get("not_for"), rel, f"{where}.not_for", errors)
+        for cat in cats:
+            if cat not in CATEGORIES:
+                errors.append(f"{rel}: {where}.not_for: unknown category '{cat}'")
+        exempt[name] = cats
+    frames = raw.get("frames") or {}
+    if not isinstance(frames, dict) or set(frames) - _FRAME_KEYS:
+        errors.append(
+            f"{rel}: frames: must be a mapping with keys {sorted(_FRAME_KEYS)}"
+        )
+        frames = {}
+    frame_criteria = []
+    fc = frames.get("criteria") or {}
+    if not isinstance(fc, dict):
+        errors.append(f"{rel}: frames.criteria: must map set names to criterion ids")
+        fc = {}
+    for name, cid in fc.items():
+        if name not in known_sets:
+            errors.append(f"{rel}: frames.criteria: names unknown set '{name}'")
+        frame_criteria.append((name, crit_of(cid, f"frames.criteria.{name}")))
+    default = raw.get("default_criterion")
+    word_level = _str_list(raw.get("word_level"), rel, "word_level", errors)
+    for cid in word_level:
+        crit_of(cid, "word_level")
+    topic = _str_list(raw.get("topic_criteria"), rel, "topic_criteria", errors)
+    for cid in topic:
+        crit_of(cid, "topic_criteria")
+    once = _str_list(raw.get("once_per_document"), rel, "once_per_document", errors)
+    for cid in once:
+        crit_of(cid, "once_per_document")
+    priority = _str_list(raw.get("priority"), rel, "priority", errors)
+    for cid in priority:
+        crit_of(cid, "priority")
+    return DecisionRules(
+        conscious=conscious,
+        conscious_exempt=exempt,
+        null_sets=sets_of(raw.get("null_statement"), "null_statement"),
+        skip_sets=sets_of(raw.get("skip"), "skip"),
+        default_criterion=crit_of(default, "default_criterion") if default else "",
+        priority=priority,
+        word_level=word_level,
+        topic_criteria=topic,
+        once_per_document=once,
+        frame_skip=sets_of(frames.get("skip"), "frames.skip"),
+        frame_conscious=sets_of(frames.get("race_conscious"), "frames.race_conscious"),
+        frame_criteria=tuple(frame_criteria),
+    )
+
+
 def _validate(directory: Path) -> tuple[Rubric | None, list[str]]:
     errors: list[str] = []
     if not directory.is_dir():
@@ -621,6 +763,7 @@ def _validate(directory: Path) -> tuple[Rubric | None, list[str]]:
     glossary: dict[str, GlossaryTerm] = {}
     lexicon: dict[str, LexiconSet] = {}
     seen_ids: dict[str, str] = {}
+    decisions_raw: Any = None
     files = rubric_files(directory)
     rels = [p.relative_to(directory).as_posix() for p in files]
 
@@ -651,6 +794,9 @@ def _validate(directory: Path) -> tuple[Rubric | None, list[str]]:
             continue
         if not isinstance(data, dict):
             errors.append(f"{rel}: (file): top level must be a mapping")
+            continue
+        if rel == "decisions.yaml":
+            decisions_raw = data
             continue
         if rel == "rubric.yaml":
             unknown = set(data) - _RUBRIC_FILE_KEYS
@@ -734,6 +880,8 @@ def _validate(directory: Path) -> tuple[Rubric | None, list[str]]:
                 f"{members[0].source_file}: {members[0].id}: group '{grp}' has only fallbacks"
             )
 
+    decisions = _parse_decisions(decisions_raw, known_sets, criteria, errors)
+
     if errors:
         return None, errors
     rubric = Rubric(
@@ -746,6 +894,7 @@ def _validate(directory: Path) -> tuple[Rubric | None, list[str]]:
         lexicon=lexicon,
         title=title,
         files=rels,
+        decisions=decisions,
     )
     return rubric, []
 

@@ -256,7 +256,7 @@ def _scan(
     name = PurePosixPath(relpath).name
     try:
         doc = extract(data, name, limits)
-        per_segment = analyzer.analyze_segments([s.text for s in doc.segments])
+        per_segment = analyzer.analyze_document(doc.segments)
     except IngestError as exc:
         result.error = str(exc)
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop the scan

@@ -247,9 +247,13 @@ def _run_analysis(version_id: int) -> str:
 
     analyzer = load_analyzer(current_app.config["RUBRIC_DIR"])
     texts = [s.text for s in extracted.segments]
+    contexts = analyzer.document_contexts(extracted.segments)
     results = []
     for start in range(0, len(texts), PROGRESS_EVERY):
-        results.extend(analyzer.analyze_segments(texts[start : start + PROGRESS_EVERY]))
+        end = start + PROGRESS_EVERY
+        results.extend(
+            analyzer.analyze_segments(texts[start:end], contexts=contexts[start:end])
+        )
         _progress(
             version,
             VersionStatus.ANALYSING,
@@ -302,6 +306,8 @@ def _store_results(
                     sentence_key=sentence_key(f.sentence),
                     cues=f.cues,
                     rects=seg.highlight_rects(f.start, f.end) or None,
+                    confidence=f.confidence,
+                    secondary=list(f.secondary) or None,
                     source="machine",
                 )
             )
