@@ -1,13 +1,18 @@
 """Evaluate the analyzer on the labelled dev sentences, next to a keyword baseline.
 
-Usage: python bench/eval_corpus.py [--corpus PATH] [--rubric-dir DIR] [--errors]
+Usage: python bench/eval_corpus.py [--corpus PATH ...] [--rubric-dir DIR] [--errors]
+
+Without ``--corpus`` it evaluates every dev file: ``dev-sentences.jsonl`` and
+``dev2-sentences.jsonl`` of ``../shared/corpus``.
 
 ``tests/data/independent-*.jsonl`` are more labelled sets (1,670 sentences) written
 to the same rules by writers who never saw the rubric; pass one as ``--corpus``.
 
 Prints precision/recall/F1 of "flagged at all", false-positive rates on hard
 negatives (NAME, and NONE containing a colour/homonym/race word) and on CONSCIOUS
-sentences, and category recall, with and without the ambiguous records.
+sentences, and category recall, with and without the ambiguous records, and the
+confidence calibration: per level, the share of findings on sentences labelled as
+problems ("certain" must be right at least 95% of the time).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ sys.path.insert(0, str(REPO))
 
 from clinic.analysis import load_analyzer
 
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "dev-sentences.jsonl"
+SHARED = REPO.parent / "shared" / "corpus"
+DEFAULT_CORPORA = (SHARED / "dev-sentences.jsonl", SHARED / "dev2-sentences.jsonl")
+LEVELS = ("certain", "likely", "possible")
 CATEGORY_MAP = {
     "ALGORITHM": "algorithm",
     "TREATMENT": "treatment",
@@ -120,25 +127,29 @@ def fmt(name: str, m: dict) -> str:
     return s
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    ap.add_argument("--rubric-dir", type=Path, default=None)
-    ap.add_argument(
-        "--errors", action="store_true", help="list misclassified sentences"
-    )
-    args = ap.parse_args(argv)
+def calibration(records: list[dict], results: list[list]) -> list[str]:
+    """One line per confidence level: findings on true sentences / all findings."""
+    rows = []
+    for level in LEVELS:
+        got = [
+            r["flag"]
+            for r, fs in zip(records, results)
+            for f in fs
+            if f.confidence == level
+        ]
+        p = sum(got) / len(got) if got else 0.0
+        rows.append(f"  {level:<9} {sum(got):>4} / {len(got):<4} precision={p:.3f}")
+    return rows
 
-    records = load_corpus(args.corpus)
-    analyzer = load_analyzer(args.rubric_dir)
+
+def report(path: Path, analyzer, show_errors: bool) -> None:
+    records = load_corpus(path)
     results = analyzer.analyze_segments([r["text"] for r in records])
     pred = [bool(fs) for fs in results]
     cats = [{f.category for f in fs} for fs in results]
     kw = [bool(KEYWORDS.search(r["text"])) for r in records]
 
-    print(
-        f"corpus: {args.corpus.name} ({len(records)} records); rubric {analyzer.version_id}"
-    )
+    print(f"corpus: {path.name} ({len(records)} records); rubric {analyzer.version_id}")
     for label, keep in (
         ("all", [True] * len(records)),
         ("unambiguous", [not r.get("ambiguous") for r in records]),
@@ -151,8 +162,15 @@ def main(argv: list[str] | None = None) -> int:
         print(fmt(f"keyword/{label}", evaluate(sub, sk, None)))
     per = evaluate(records, pred, cats)["per_cat"]
     print("category recall (all):", ", ".join(f"{k}={v:.2f}" for k, v in per.items()))
+    flagged = sum(pred)
+    n_findings = sum(len(fs) for fs in results)
+    print(
+        f"findings per flagged sentence: {n_findings / flagged if flagged else 0:.2f}"
+    )
+    print("confidence calibration (findings on sentences labelled as problems):")
+    print("\n".join(calibration(records, results)))
 
-    if args.errors:
+    if show_errors:
         print("\nmisclassified:")
         for r, p, fs in zip(records, pred, results):
             gold_cats = {
@@ -165,6 +183,20 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"  {r['id']} gold={r['category']}{amb} pred={ids}: {r['text'][:150]}"
                 )
+    print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, action="append", default=None)
+    ap.add_argument("--rubric-dir", type=Path, default=None)
+    ap.add_argument(
+        "--errors", action="store_true", help="list misclassified sentences"
+    )
+    args = ap.parse_args(argv)
+    analyzer = load_analyzer(args.rubric_dir)
+    for path in args.corpus or DEFAULT_CORPORA:
+        report(path, analyzer, args.errors)
     return 0
 
 

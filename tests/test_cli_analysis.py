@@ -32,7 +32,7 @@ def test_analyze_text_file(runner, tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith(
-        f'{path}: line 2, chars 0-4: [RC-ALG-EGFR high] "eGFR" — '
+        f'{path}: line 2, chars 37-51: [RC-ALG-EGFR high] "1.159 if Black" — '
     )
     assert lines[1] == "    eGFR (CKD-EPI 2009) is multiplied by 1.159 if Black."
     assert lines[2].startswith("    Teach the 2021 CKD-EPI")
@@ -49,8 +49,8 @@ def test_analyze_stdin_json(runner):
     assert d["location"] == {
         "kind": "line",
         "number": 2,
-        "column": 0,
-        "label": "line 2, chars 0-4",
+        "column": 37,
+        "label": "line 2, chars 37-51",
     }
     assert TEXT[d["start"] : d["end"]] == d["matched_text"]
     assert {
@@ -151,7 +151,7 @@ def test_analyze_several_files_with_a_corrupt_one(runner, tmp_path):
     assert f"error: {bad}" in result.output
     assert "damaged" in result.output or "cannot be read" in result.output
     assert f"{good}: slide 2 (notes): [RC-ALG-PFT high]" in result.output
-    assert f"{notes}: line 2, chars 0-4: [RC-ALG-EGFR high]" in result.output
+    assert f"{notes}: line 2, chars 37-51: [RC-ALG-EGFR high]" in result.output
     assert (
         "2 finding(s)" in result.output
         and "1 file(s) could not be read" in result.output

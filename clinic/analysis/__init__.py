@@ -11,7 +11,7 @@ No Flask and no trained models: a ``spacy.blank("en")`` pipeline with rule
 components whose vocabulary and criteria live in YAML under ``rubrics/``.
 """
 
-from .findings import Finding, Mention
+from .findings import CONFIDENCE_LEVELS, Finding, Mention
 from .pipeline import Analyzer, load_analyzer, split_sentences
 from .rubric import (
     ManualCriterion,
@@ -23,6 +23,7 @@ from .rubric import (
 )
 
 __all__ = [
+    "CONFIDENCE_LEVELS",
     "Analyzer",
     "Finding",
     "ManualCriterion",

@@ -31,7 +31,6 @@ from .components import NATIONALITY_PLURAL
 from .lexicon import CompiledRubric, Hit
 from .rubric import TextCriterion
 
-CONFIDENCE_LEVELS = ("certain", "likely", "possible")
 _LOWER = {"high": "medium", "medium": "low", "low": "low"}
 _GENERIC = frozenset(
     {

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+#: Strength of a finding's evidence, strongest first.
+CONFIDENCE_LEVELS = ("certain", "likely", "possible")
+
 
 @dataclass
 class Finding:

@@ -172,11 +172,102 @@ class CodeGate:
 
     syntax: re.Pattern
     race: re.Pattern
+    #: the ``code_race`` set's ``hints``: text with none of them holds no race variable
+    hints: tuple[str, ...] = ()
 
-    def search(self, text: str) -> bool:
+    def search(self, text: str, low: str | None = None) -> bool:
+        """``low`` is ``text`` lower-cased, when the caller has it already."""
+        if self.hints:
+            low = text.lower() if low is None else low
+            if not any(h in low for h in self.hints):
+                return False
         return (
             self.race.search(text) is not None and self.syntax.search(text) is not None
         )
+
+
+@dataclass(frozen=True)
+class LooseGate:
+    """Does a short unit or a list item name a race word at all (no cue needed)?
+
+    One-word race phrases gate on their word; longer ones ("First Nations") on all
+    of their words. Words inside a fixed non-race phrase ("white matter", "familial
+    Mediterranean fever") do not count.
+    """
+
+    single: frozenset[str] = frozenset()
+    multi: dict[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    #: per race word, the fixed non-race phrases that contain it
+    homonyms: dict[str, tuple[tuple[str, ...], re.Pattern]] = field(
+        default_factory=dict
+    )
+
+    def clean(self, low: str, words: set[str]) -> tuple[str, set[str]]:
+        """``low`` and ``words`` without the fixed non-race phrases (white matter)."""
+        for w in self.single.intersection(words).intersection(self.homonyms):
+            literal, rx = self.homonyms[w]
+            if any(p in low for p in literal) and rx.search(low):
+                low = rx.sub(" ", low)
+                words = set(WORD_RE.findall(low))
+        return low, words
+
+    def hit(self, low: str, words: set[str]) -> bool:
+        """``low`` is the lower-cased unit and ``words`` its word set."""
+        found = self.single.intersection(words)
+        if not found:
+            return any(
+                phrase <= words
+                for w in words.intersection(self.multi)
+                for phrase in self.multi[w]
+            )
+        for w in found:
+            literal, rx = self.homonyms.get(w, ((), None))
+            if not any(p in low for p in literal) or not rx.search(low):
+                return True
+            rest = rx.sub(" ", low)
+            if w in WORD_RE.findall(rest):
+                return True
+        return False
+
+
+def _loose_gate(rubric: Rubric) -> LooseGate:
+    single: set[str] = set()
+    multi: dict[str, list[frozenset[str]]] = {}
+    for m in MENTION_SETS:
+        for p in rubric.lexicon[m].phrases:
+            words = [
+                w
+                for w in WORD_RE.findall(p.lower())
+                if len(w) > 1 and w not in _LOOSE_STOP
+            ]
+            if len(words) == 1:
+                single.add(words[0])
+            elif words:
+                phrase = frozenset(words)
+                for w in phrase:
+                    multi.setdefault(w, []).append(phrase)
+    by_word: dict[str, list[str]] = {}
+    if "race_homonyms" in rubric.lexicon:
+        for p in rubric.lexicon["race_homonyms"].phrases:
+            for w in set(WORD_RE.findall(p.lower())) & single:
+                by_word.setdefault(w, []).append(p)
+    homonyms = {
+        w: (
+            tuple(" ".join(p.lower().split()) for p in phrases),
+            re.compile(
+                r"(?<!\w)(?:"
+                + "|".join(
+                    r"[\s-]+".join(map(re.escape, p.lower().split()))
+                    for p in sorted(phrases, key=len, reverse=True)
+                )
+                + r")(?!\w)"
+            ),
+        )
+        for w, phrases in by_word.items()
+    }
+    return LooseGate(
+        frozenset(single), {w: tuple(v) for w, v in multi.items()}, homonyms
+    )
 
 
 @dataclass
@@ -211,8 +302,8 @@ class CompiledRubric:
     race_vocabulary: frozenset[str] = frozenset()
     #: plural nationality and region words ("filipinos", "italians"), lower case
     nationality_plurals: frozenset[str] = frozenset()
-    #: words of the mention sets: a short unit or a list item with one is analysed
-    loose_words: frozenset[str] = frozenset()
+    #: race words of the mention sets: a short unit or a list item with one is analysed
+    loose: LooseGate = field(default_factory=LooseGate)
     #: code syntax and a race variable (``code_syntax`` + ``code_race`` sets), or None
     code_race: CodeGate | None = None
     #: expansions of AA that are not about race ("aplastic anaemia (AA)"), or None
@@ -579,13 +670,6 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         for m in MENTION_SETS
         for p in rubric.lexicon[m].phrases
     )
-    loose_words = frozenset(
-        w
-        for m in MENTION_SETS
-        for p in rubric.lexicon[m].phrases
-        for w in WORD_RE.findall(p.lower())
-        if len(w) > 1 and w not in _LOOSE_STOP
-    )
     code_race = None
     lex = rubric.lexicon
     if "code_syntax" in lex and "code_race" in lex:
@@ -593,7 +677,11 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         race = "|".join(f"(?:{r})" for r in lex["code_race"].regex)
         if syn and race:
             flags = 0 if lex["code_race"].case_sensitive else re.IGNORECASE
-            code_race = CodeGate(re.compile(syn, re.MULTILINE), re.compile(race, flags))
+            code_race = CodeGate(
+                re.compile(syn, re.MULTILINE),
+                re.compile(race, flags),
+                lex["code_race"].hints,
+            )
     aa = None
     if "aa_homonym_cues" in lex and lex["aa_homonym_cues"].phrases:
         aa = re.compile(
@@ -620,7 +708,7 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         },
         canonical=canonical,
         race_vocabulary=race_vocabulary,
-        loose_words=loose_words,
+        loose=_loose_gate(rubric),
         nationality_plurals=frozenset(
             " ".join(t.lower_ for t in nlp.make_doc(q)) for q in weak_plurals
         )

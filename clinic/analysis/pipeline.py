@@ -95,7 +95,8 @@ class Analyzer:
         segments = list(segments)
         fire = self.compiled.may_fire
         prefilter = self.compiled.prefilter
-        loose = self.compiled.loose_words
+        loose = self.compiled.loose.hit
+        clean = self.compiled.loose.clean
         code_rx = self.compiled.code_race
         words_of = WORD_RE.findall
         cand: list[tuple[int, int, int, UnitContext]] = []
@@ -103,22 +104,28 @@ class Analyzer:
             low = seg.lower()
             words = set(words_of(low))
             ctx = contexts[i] if contexts is not None else NO_CONTEXT
-            coded = code_rx is not None and code_rx.search(seg)
-            if not coded and (
-                prefilter.isdisjoint(words)
-                or not (fire(low, words) or not loose.isdisjoint(words))
-            ):
+            # "white matter" and "Mediterranean fever" cannot trigger anything
+            glow, gwords = clean(low, words)
+            seg_fires = not prefilter.isdisjoint(gwords) and fire(glow, gwords)
+            seg_loose = not seg_fires and loose(low, words)
+            coded = code_rx is not None and code_rx.search(seg, low)
+            if not (seg_fires or seg_loose or coded):
                 continue
             lead = None
-            for s, e in split_units(seg):
+            spans = split_units(seg)
+            for s, e in spans:
                 unit = seg[s:e]
-                ulow = unit.lower()
                 uctx = ctx if lead is None else ctx.with_frame(lead)
-                uwords = set(words_of(ulow))
+                if len(spans) == 1:
+                    ulow, uwords, unit_fires = low, words, seg_fires
+                else:
+                    ulow = unit.lower()
+                    uwords = set(words_of(ulow))
+                    unit_fires = seg_fires and fire(*clean(ulow, uwords))
                 terse = len(uwords) <= 12 or bool(uctx.frames)
                 if (
-                    fire(ulow, uwords)
-                    or (terse and not loose.isdisjoint(uwords))
+                    unit_fires
+                    or (terse and loose(ulow, uwords))
                     or (coded and code_rx.search(unit))
                 ):
                     cand.append((i, s, e, uctx))

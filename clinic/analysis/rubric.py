@@ -101,7 +101,15 @@ _MANUAL_KEYS = {
 _MANUAL_REQUIRED = ("id", "title", "question", "guidance", "references")
 _TERM_KEYS = {"id", "term", "definition", "sources", "see_also", "usage"}
 _TERM_REQUIRED = ("id", "term", "definition", "sources")
-_SET_KEYS = {"description", "phrases", "patterns", "regex", "case_sensitive", "terms"}
+_SET_KEYS = {
+    "description",
+    "phrases",
+    "patterns",
+    "regex",
+    "case_sensitive",
+    "terms",
+    "hints",
+}
 _RUBRIC_FILE_KEYS = {"version", "title", "description", "owner", "updated"}
 _ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 _TERM_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -206,6 +214,8 @@ class LexiconSet:
     case_sensitive: bool = False
     source_file: str = ""
     terms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: lower-case strings one of which every regex match contains (a cheap gate)
+    hints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -423,6 +433,9 @@ def _parse_lexicon(data: Any, rel: str, errors: list[str], out: dict) -> None:
             case_sensitive=bool(body.get("case_sensitive", False)),
             source_file=rel,
             terms=terms,
+            hints=tuple(
+                h.lower() for h in _str_list(body.get("hints"), where, "hints", errors)
+            ),
         )
 
 

@@ -46,8 +46,9 @@ _ABBREV = {
 }
 # end of a sentence: punctuation (and closing quotes/brackets), then whitespace
 _END_RE = re.compile(r"[.!?]+[\"”’')\]]*\s+|\n|\s\|\s|\t")
-# a sentence starts with a capital, a digit, a bracket, a quote or emphasis marker
-_STARTS_SENTENCE = re.compile(r"[A-Z0-9(\[\"“‘'*_•\-–]")
+# a sentence starts with a capital, a digit, a bracket, a quote or emphasis marker,
+# or a word such as "eGFR", "mRNA" or "pH" (lower-case first letter, then a capital)
+_STARTS_SENTENCE = re.compile(r"[A-Z0-9(\[\"“‘'*_•\-–]|[a-z]{1,3}[A-Z]")
 _BULLET_RE = re.compile(r"\s*(?:[-•*▪◦–—·+]|\d{1,2}[.)]|[a-z][.)])\s")
 _LAST_WORD_RE = re.compile(r"([A-Za-z][A-Za-z.]*)[.!?]+[\"”’')\]]*$")
 _CONTINUES_PREV = re.compile(r"[a-z,;:\-(]$")

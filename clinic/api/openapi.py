@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from clinic.analysis.findings import CONFIDENCE_LEVELS
 from clinic.models import (
     ActionStatus,
     ClinicStatus,
@@ -244,6 +245,22 @@ SCHEMAS: dict[str, dict] = {
         title=STR,
         category=STR,
         severity=SEVERITY,
+        confidence={
+            "type": "string",
+            "enum": list(CONFIDENCE_LEVELS),
+            "description": "Strength of the machine's evidence; `likely` for a "
+            "finding a coach added.",
+        },
+        also={
+            "type": "array",
+            "description": "Other criteria that also apply to the same problem.",
+            "items": _obj(
+                ["criterion_id", "title", "category"],
+                criterion_id=STR,
+                title=STR,
+                category=STR,
+            ),
+        },
         status={
             **_enum(FindingStatus),
             "description": "Always `open` for a course director before feedback is "
@@ -509,6 +526,11 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             _query("criterion", STR, "Criterion id."),
             _query("category", STR, "Category."),
             _query("severity", SEVERITY, "Severity."),
+            _query(
+                "confidence",
+                {"type": "string", "enum": list(CONFIDENCE_LEVELS)},
+                "Confidence level.",
+            ),
             _query("status", _enum(FindingStatus), "Status as shown to the user."),
             _query("match", _enum(MatchState), "New or persisting."),
         ],

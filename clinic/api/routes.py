@@ -358,7 +358,7 @@ def document(document: Document):
     return jsonify(out)
 
 
-FINDING_FILTERS = ("criterion", "category", "severity", "status", "match")
+FINDING_FILTERS = ("criterion", "category", "severity", "confidence", "status", "match")
 FILTER_FIELDS = {"criterion": "criterion_id"}
 
 

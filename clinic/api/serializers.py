@@ -105,6 +105,8 @@ def finding(f: Finding, show_decisions: bool, comments: bool = False) -> dict:
         "title": f.title,
         "category": f.category,
         "severity": f.severity,
+        "confidence": f.confidence,
+        "also": [dict(x) for x in f.secondary or ()],
         "status": f.status.value if show_decisions else FindingStatus.OPEN.value,
         "match": f.match_state.value,
         "source": f.source,

@@ -39,6 +39,8 @@ FINDING_FIELDS = (
     "matched_text",
     "sentence",
     "cues",
+    "confidence",
+    "secondary",
 )
 
 

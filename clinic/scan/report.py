@@ -21,6 +21,8 @@ FINDINGS_HEADER = [
     "title",
     "category",
     "severity",
+    "confidence",
+    "also",
     "matched_text",
     "sentence",
 ]
@@ -115,6 +117,8 @@ def findings_csv(summary: ScanSummary) -> str:
             f["title"],
             f["category"],
             f["severity"],
+            f.get("confidence", "likely"),
+            "; ".join(x["criterion_id"] for x in f.get("secondary") or ()),
             f["matched_text"],
             " ".join(f["sentence"].split()),
         ]

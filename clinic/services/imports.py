@@ -96,6 +96,8 @@ def _findings_by_segment(findings: Iterable, n_segments: int) -> list[list]:
                 explanation=f.get("explanation", ""),
                 recommendation=f.get("recommendation", ""),
                 cues=f.get("cues") or [],
+                confidence=f.get("confidence", "likely"),
+                secondary=f.get("secondary") or [],
             )
         else:
             index = f.segment

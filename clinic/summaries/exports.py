@@ -22,7 +22,14 @@ from clinic.models import (
 from clinic.services.workflow import decisions_visible
 from clinic.summaries.queries import SchoolSummary
 
-FINDING_FILTERS = ("criterion", "category", "severity", "status", "document")
+FINDING_FILTERS = (
+    "criterion",
+    "category",
+    "severity",
+    "confidence",
+    "status",
+    "document",
+)
 FINDING_HEADER = [
     "document",
     "version",
@@ -31,6 +38,8 @@ FINDING_HEADER = [
     "title",
     "category",
     "severity",
+    "confidence",
+    "also",
     "status",
     "dismiss_reason",
     "decision_comment",
@@ -91,6 +100,7 @@ def clinic_findings(clinic: Clinic, user: User, filters: dict) -> list[Finding]:
         ("criterion", Finding.criterion_id),
         ("category", Finding.category),
         ("severity", Finding.severity),
+        ("confidence", Finding.confidence),
     ):
         if filters.get(name):
             query = query.where(column == filters[name])
@@ -116,6 +126,8 @@ def findings_csv(clinic: Clinic, user: User, filters: dict) -> str:
                 f.title,
                 f.category,
                 f.severity,
+                f.confidence,
+                "; ".join(x["criterion_id"] for x in f.secondary or ()),
                 f.status.value if show else "",
                 f.dismiss_reason.value if show and f.dismiss_reason else "",
                 (f.decision_comment or "") if show else "",
