@@ -150,7 +150,7 @@ SYLLABUS = [
     (
         "Week 6: Transplant",
         (
-            "Deceased-donor kidneys are graded with the KDPI, which includes an "
+            "Deceased-donor kidneys are graded with the 2009 KDRI, which includes an "
             "African American donor term."
         ),
     ),

@@ -56,6 +56,8 @@ class Analyzer:
         rules = rubric.decisions
         wanted = set(rules.frame_skip) | set(rules.frame_conscious)
         wanted |= {s for s, _ in rules.frame_criteria}
+        wanted |= set(rules.skip_sets)
+        self._skip = frozenset(rules.skip_sets)
         self._frames = FrameReader(self.compiled, frozenset(wanted))
         self._aa = self.compiled.aa_homonym_pattern
 
@@ -113,6 +115,8 @@ class Analyzer:
                 continue
             lead = None
             spans = split_units(seg)
+            if len(spans) > 1 and not self._frames.read(seg).isdisjoint(self._skip):
+                continue  # a reference-list entry cut into "sentences" at its dots
             for s, e in spans:
                 unit = seg[s:e]
                 uctx = ctx if lead is None else ctx.with_frame(lead)
