@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from clinic.extensions import db
 from clinic.models import AuditEvent, Finding, FindingStatus, MatchState, Segment
+from clinic.services import tokens
 from tests import builders
 
 
@@ -278,3 +279,45 @@ def test_manual_finding_carries_over_when_its_words_remain(client, auth, world):
         manual[0].segment.text[manual[0].start : manual[0].end]
         == manual[0].matched_text
     )
+
+
+def test_cards_show_confidence_and_secondary_labels(client, auth, world):
+    egfr = _finding(world.version, "RC-ALG-EGFR")
+    egfr.confidence = "certain"
+    egfr.secondary = [
+        {"criterion_id": "RC-BIO", "title": "Innate biology", "category": "biology"}
+    ]
+    db.session.commit()
+    auth.login(world.coach.email)
+    page = client.get(f"/versions/{world.version.id}/review").get_data(as_text=True)
+    card = page[page.index(f'id="finding-{egfr.id}"') :]
+    card = card[: card.index("</li>")]
+    assert 'data-confidence="certain"' in card
+    assert 'Certain<span class="visually-hidden"> confidence</span>' in card
+    assert "Also: <code>RC-BIO</code> Innate biology" in card
+    assert 'id="filter-confidence"' in page and 'value="certain"' in page
+    assert 'id="sort-findings"' in page
+
+
+def test_api_and_csv_carry_confidence_and_secondary_labels(client, auth, world):
+    egfr = _finding(world.version, "RC-ALG-EGFR")
+    egfr.confidence = "possible"
+    egfr.secondary = [
+        {"criterion_id": "RC-BIO", "title": "Innate biology", "category": "biology"}
+    ]
+    db.session.commit()
+    auth.login(world.coach.email)
+    document_id = world.version.document_id
+    token = tokens.create_token(None, world.coach, "test")[1]
+    data = client.get(
+        f"/api/v1/documents/{document_id}/findings?confidence=possible",
+        headers={"Authorization": f"Bearer {token}"},
+    ).get_json()
+    assert [f["criterion_id"] for f in data["findings"]] == ["RC-ALG-EGFR"]
+    assert data["findings"][0]["also"][0]["criterion_id"] == "RC-BIO"
+    csv_text = client.get(
+        f"/clinics/{world.clinic.id}/findings.csv?confidence=possible"
+    ).get_data(as_text=True)
+    header, *rows = csv_text.strip().splitlines()
+    assert "confidence" in header and "also" in header
+    assert len(rows) == 1 and "possible" in rows[0] and "RC-BIO" in rows[0]

@@ -143,5 +143,6 @@ def facet_counts(findings: list[Finding]) -> dict[str, Counter]:
         "criterion": Counter(f.criterion_id for f in findings),
         "category": Counter(f.category for f in findings),
         "severity": Counter(f.severity for f in findings),
+        "confidence": Counter(f.confidence for f in findings),
         "status": Counter(f.status.value for f in findings),
     }

@@ -51,6 +51,31 @@
   }
   filters.forEach(function (f) { f.addEventListener("change", applyFilters); });
 
+  // Order: document order, or by confidence / severity (strongest first)
+  const RANK = { certain: 0, likely: 1, possible: 2, high: 0, medium: 1, low: 2 };
+  const original = cards.slice();
+  const sorter = document.getElementById("sort-findings");
+  if (sorter) {
+    sorter.addEventListener("change", function () {
+      const keys = sorter.value === "confidence" ? ["confidence", "severity"]
+        : sorter.value === "severity" ? ["severity", "confidence"] : [];
+      const ordered = original.slice();
+      if (keys.length) {
+        ordered.sort(function (a, b) {
+          for (const k of keys) {
+            const d = (RANK[a.dataset[k]] ?? 9) - (RANK[b.dataset[k]] ?? 9);
+            if (d) return d;
+          }
+          return original.indexOf(a) - original.indexOf(b);
+        });
+      }
+      const active = cards[current];
+      cards.length = 0;
+      ordered.forEach(function (c) { cards.push(c); list.appendChild(c); });
+      current = active ? cards.indexOf(active) : -1;
+    });
+  }
+
   // Cards and marks point at each other
   cards.forEach(function (card) {
     card.addEventListener("click", function (e) {
