@@ -62,7 +62,7 @@ def word_doc() -> bytes:
 
 
 def _find(doc: ExtractedDocument, needle: str) -> Segment:
-    hits = [s for s in doc.segments if needle in s.text]
+    hits = [s for s in doc.segments if needle in " ".join(s.text.split())]
     assert hits, f"{needle!r} not found in {[s.text for s in doc.segments]}"
     return hits[0]
 
@@ -318,7 +318,7 @@ def test_markdown_blocks() -> None:
     got = [(s.text, s.location.number, s.location.part) for s in doc.segments]
     assert got == [
         ("Renal week", 1, "heading"),
-        ("Intro paragraph wrapped over two lines.", 3, None),
+        ("Intro paragraph\nwrapped over two lines.", 3, None),
         ("first bullet", 6, "list"),
         ("second link", 7, "list"),
         ("A | B", 9, "table"),
@@ -327,10 +327,90 @@ def test_markdown_blocks() -> None:
     ]
 
 
+def _md(text: str):
+    doc = extract(text.encode(), "notes.md")
+    return [(s.text, s.location.part, s.location.level) for s in doc.segments]
+
+
+def test_markdown_links_and_wiki_links_read_as_their_visible_words() -> None:
+    got = _md(
+        "ACE inhibitors are less effective in [[Black patients|Black]] patients, "
+        "see [[Hypertension]] and [the guideline](https://example.org) ![[chart.png]]\n"
+    )
+    assert got == [
+        (
+            (
+                "ACE inhibitors are less effective in Black patients, see Hypertension "
+                "and the guideline"
+            ),
+            None,
+            None,
+        )
+    ]
+
+
+def test_markdown_tables_are_rows_and_cells() -> None:
+    got = _md(
+        "Drug | Population\n---|---\nCCB | [[Black patients|Black]] pts\n"
+        "Thiazide | all\n"
+    )
+    assert got == [
+        ("Drug | Population", "table", None),
+        ("CCB | Black pts", "table", None),
+        ("Thiazide | all", "table", None),
+    ]
+
+
+def test_html_tables_lists_and_line_breaks() -> None:
+    got = _md(
+        "<table><tr><th>Risk</th><th>Group</th></tr>\n"
+        "<tr><td>Stroke</td><td>Black<br>adults</td></tr></table>\n\n"
+        "<ul><li>first item</li><li>second item</li></ul>\n"
+    )
+    assert got == [
+        ("Risk | Group", "table", None),
+        ("Stroke | Black adults", "table", None),
+        ("first item", "list", 1),
+        ("second item", "list", 1),
+    ]
+
+
+def test_heading_levels_and_nested_list_levels() -> None:
+    got = _md(
+        "# Risk\n\n## Factors\n\n- age\n  - Black race\n    - detail\n- smoking\n"
+    )
+    assert got == [
+        ("Risk", "heading", 1),
+        ("Factors", "heading", 2),
+        ("age", "list", 1),
+        ("Black race", "list", 2),
+        ("detail", "list", 3),
+        ("smoking", "list", 1),
+    ]
+
+
+def test_callout_items_are_their_own_segments() -> None:
+    got = _md("> [!WARNING] Red flags\n> - angioedema more in AA\n> - cough\n")
+    assert [t for t, _, _ in got] == ["Red flags", "angioedema more in AA", "cough"]
+
+
+def test_location_level_round_trips() -> None:
+    loc = Location("line", 4, "list", level=2)
+    assert Location.from_dict(loc.to_dict()) == loc
+    assert "level" not in Location("line", 4).to_dict()
+    assert loc.label() == "line 4"
+
+
+def test_a_stray_nul_byte_is_removed_with_a_warning() -> None:
+    doc = extract(b"Renal week\x00 notes\nAll patients get the same dose.\n", "n.txt")
+    assert doc.segments[0].text.startswith("Renal week notes")
+    assert any("NUL" in w for w in doc.warnings)
+
+
 def test_plain_text_and_encoding_fallback() -> None:
     doc = extract("Line one\nline two\n\n\ufeffSecond para café".encode(), "a.txt")
     assert doc.kind == "text"
-    assert doc.segments[0].text == "Line one line two"
+    assert doc.segments[0].text == "Line one\nline two"  # line breaks are kept
     assert doc.segments[1].location.label() == "line 4"
     latin = extract("Caf\xe9 au lait and na\xefve text".encode("cp1252"), "b.txt")
     assert latin.segments[0].text == "Café au lait and naïve text"
@@ -476,7 +556,10 @@ def test_corpus_factsheet_pdf() -> None:
     assert seg.location.number == 1
     # a bullet wrapped over three lines is one segment; U+FFFE hyphens are repaired
     bullet = _find(doc, "More than 1 in 7 US adults")
-    assert bullet.text.endswith("are estimated to have CKD.\u2020")
+    # the PDF's line breaks are kept (as "\n", one character like the space they
+    # replace), so that the engine can read a line of a table or a list on its own
+    assert "\n" in bullet.text
+    assert " ".join(bullet.text.split()).endswith("are estimated to have CKD.\u2020")
     assert _find(doc, "(61%) than non-Hispanic White adults").location.number == 2
     assert not any("\ufffe" in s.text for s in doc.segments)
     seg3 = _find(doc, "4 times the incidence rate of ESKD")

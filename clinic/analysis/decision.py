@@ -381,6 +381,7 @@ class Decider:
                 center = trigger
             else:
                 center = min(live, key=lambda m: _distance(m, keys or [trigger]))
+            center = _grow(center, live, doc)
             if keys:
                 best = min(keys, key=lambda k: _distance(center, [k]))
                 window = _ANCHOR_WINDOW.get(c.category, _ANCHOR_WINDOW["default"])
@@ -429,6 +430,27 @@ class Decider:
 _LIST_BREAK = frozenset(
     {";", ":", ".", "but", "while", "whereas", "although", "though"}
 )
+
+
+def _grow(center: Hit, live, doc) -> Hit:
+    """``center`` widened over the mentions that touch it: "non-Hispanic" + "Black
+    adults" is one group name."""
+    changed = True
+    while changed:
+        changed = False
+        for m in live:
+            if m.start <= center.end and m.end > center.end and m.start >= center.start:
+                end = doc[m.end - 1].idx + len(doc[m.end - 1])
+                center = Hit(
+                    center.start,
+                    m.end,
+                    center.start_char,
+                    end,
+                    doc.text[center.start_char : end],
+                    center.rule,
+                )
+                changed = True
+    return center
 
 
 def _same_list(doc, a: Hit, b: Hit, window: int = 7) -> bool:

@@ -53,6 +53,12 @@ _BULLET_RE = re.compile(r"\s*(?:[-•*▪◦–—·+]|\d{1,2}[.)]|[a-z][.)])\s"
 _LAST_WORD_RE = re.compile(r"([A-Za-z][A-Za-z.]*)[.!?]+[\"”’')\]]*$")
 _CONTINUES_PREV = re.compile(r"[a-z,;:\-(]$")
 _CONTINUES_NEXT = re.compile(r"[a-z(]")
+# a line that ends in a comma or a function word goes on, whatever the next one starts with
+_OPEN_END = re.compile(
+    r"(?:[,;(\-–]|\b(?:a|an|the|of|in|on|at|to|for|from|with|by|as|and|or|than|"
+    r"is|are|was|were|be|been|that|which|who|whose|among|between|into|per))$",
+    re.IGNORECASE,
+)
 
 
 def split_units(text: str) -> list[tuple[int, int]]:
@@ -76,9 +82,11 @@ def split_units(text: str) -> list[tuple[int, int]]:
             nxt = text[m.end() : m.end() + 8]
             if (
                 line
-                and _CONTINUES_PREV.search(line)
-                and _CONTINUES_NEXT.match(nxt)
                 and _BULLET_RE.match(nxt) is None
+                and (
+                    (_CONTINUES_PREV.search(line) and _CONTINUES_NEXT.match(nxt))
+                    or _OPEN_END.search(line)
+                )
             ):
                 continue
         elif sep.strip() in ("|", ""):

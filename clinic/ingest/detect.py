@@ -90,7 +90,12 @@ def looks_like_text(data: bytes) -> bool:
         return True
     sample = data[:65536]
     if b"\x00" in sample:
-        return False
+        # a stray NUL in a text file is removed on reading; many are a binary file
+        if sample.count(b"\x00") > max(2, len(sample) // 1000):
+            return False
+        sample = sample.replace(b"\x00", b"")
+        if any(b < 32 and b not in (9, 10, 12, 13) for b in sample):
+            return False  # other control bytes next to the NUL: not text
     try:
         sample.decode("utf-8")
         return True

@@ -22,13 +22,15 @@ class Location:
     (page, slide, paragraph, table, footnote number, section for headers, first
     line for text files); ``part`` narrows it ("title", "body", "table", "chart",
     "notes", "heading", "list"...); ``index`` is a 1-based position inside the
-    part (bullet, table row, block on a page).
+    part (bullet, table row, block on a page). ``level`` is a heading's level (1-6)
+    or a list item's or slide bullet's nesting depth (1 = top level).
     """
 
     kind: str
     number: int | None = None
     part: str | None = None
     index: int | None = None
+    level: int | None = None
 
     def label(self) -> str:
         """Human text such as "page 12", "slide 7 (notes)", "table 2, row 3", "header"."""
@@ -51,7 +53,7 @@ class Location:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (None fields omitted)."""
         out: dict[str, Any] = {"kind": self.kind}
-        for key in ("number", "part", "index"):
+        for key in ("number", "part", "index", "level"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -65,6 +67,7 @@ class Location:
             number=data.get("number"),
             part=data.get("part"),
             index=data.get("index"),
+            level=data.get("level"),
         )
 
 

@@ -424,7 +424,7 @@ def _blocks(page: _Page) -> list[Segment]:
             if prev.hyphen:
                 sep = "" if _join_hyphen(prev, line) else _kept(prev.hyphen)
             else:
-                sep = " "
+                sep = "\n"  # the line break, kept (same length as a space)
             parts.append(sep)
             length += len(sep)
         parts.append(line.text)

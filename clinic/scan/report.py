@@ -119,7 +119,7 @@ def findings_csv(summary: ScanSummary) -> str:
             f["severity"],
             f.get("confidence", "likely"),
             "; ".join(x["criterion_id"] for x in f.get("secondary") or ()),
-            f["matched_text"],
+            " ".join(f["matched_text"].split()),
             " ".join(f["sentence"].split()),
         ]
         for r in summary.results

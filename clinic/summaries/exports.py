@@ -131,8 +131,8 @@ def findings_csv(clinic: Clinic, user: User, filters: dict) -> str:
                 f.status.value if show else "",
                 f.dismiss_reason.value if show and f.dismiss_reason else "",
                 (f.decision_comment or "") if show else "",
-                f.matched_text,
-                f.sentence,
+                " ".join(f.matched_text.split()),
+                " ".join(f.sentence.split()),
                 f.match_state.value,
             ]
         )
