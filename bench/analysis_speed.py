@@ -5,7 +5,7 @@ Usage: python bench/analysis_speed.py [--mb 1.0] [--repeat 3] [--rubric-dir DIR]
 Builds paragraphs of ordinary prose with clinical sentences (some race-related, some
 colour-word hard negatives) mixed in, then measures words/second for (a) the
 ``spacy.blank("en")`` tokenizer alone and (b) ``Analyzer.analyze_segments`` over the
-same paragraphs, and prints the ratio b/a (required >= 0.5) and peak memory.
+same paragraphs, and prints the ratio b/a (required >= 1.0: analysis at least as fast as the tokenizer alone) and peak memory.
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"(b) analyze_segments:    {wps_ana:,.0f} words/s ({t_ana:.3f} s), {n_find} findings"
     )
-    print(f"ratio b/a: {wps_ana / wps_tok:.2f} (required >= 0.5)")
+    print(f"ratio b/a: {wps_ana / wps_tok:.2f} (required >= 1.0)")
     print(
         f"peak memory: process max RSS {rss_mb:.0f} MB; analysis peak allocations {peak / 1e6:.1f} MB"
     )

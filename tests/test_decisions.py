@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from clinic.analysis import CONFIDENCE_LEVELS, load_analyzer
-from clinic.analysis.units import split_units
+from clinic.analysis.units import looks_like_title, split_units
 from clinic.ingest import Location, Segment
 
 
@@ -178,3 +178,20 @@ SPLITS = [
 @pytest.mark.parametrize(("text", "units"), SPLITS)
 def test_units_are_sentences_lines_and_cells(text, units):
     assert [text[s:e] for s, e in split_units(text)] == units
+
+
+TITLES = [
+    ("Racial Disparities in Sepsis Management.", True),
+    ("Estimating GFR: the MDRD and CKD-EPI Equations", True),
+    ("Classically Africa, the Middle East, and the Mediterranean ethnicity.", False),
+    ("Black patients have higher rates of hypertension.", False),
+]
+
+
+@pytest.mark.parametrize(("text", "title"), TITLES)
+def test_title_case_lines_read_as_headings(text, title):
+    assert looks_like_title(text) is title
+
+
+def test_a_cited_title_in_a_pdf_line_is_not_a_disparity_claim(analyzer):
+    assert analyzer.analyze_text("Racial Disparities in Sepsis Management.") == []

@@ -19,7 +19,7 @@ from .lexicon import (
 )
 from .mentions import CONDITION_SETS, condition_names, race_terms
 from .rubric import Rubric, cached_rubric, rubric_key
-from .units import split_units
+from .units import looks_like_title, split_units
 
 split_sentences = split_units
 
@@ -132,6 +132,8 @@ class Analyzer:
                     or (terse and loose(ulow, uwords))
                     or (coded and code_rx.search(unit))
                 ):
+                    if not uctx.heading and looks_like_title(unit):
+                        uctx = UnitContext(uctx.frames, True, uctx.aa_homonym)
                     cand.append((i, s, e, uctx))
                 if unit.endswith(":") and len(unit) <= 200:
                     lead = self._frames.frame(unit, "lead-in")

@@ -119,5 +119,22 @@ def _push(text: str, s: int, e: int, spans: list[tuple[int, int]]) -> None:
         spans.append((s, e))
 
 
+_TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
+
+
+def looks_like_title(unit: str) -> bool:
+    """A short line in Title Case ("Racial Disparities in Sepsis Management"): a
+    heading or the title of a cited work, not a teaching claim. Extraction from
+    PDFs loses heading styles; the capitals survive."""
+    words = _TITLE_WORD.findall(unit)
+    if not 2 <= len(words) <= 14:
+        return False
+    long = [w for w in words if len(w) >= 4]
+    if len(long) < 2:
+        return False
+    capped = sum(w[0].isupper() for w in long)
+    return capped == len(long)
+
+
 #: Kept for callers of the earlier name.
 split_sentences = split_units
