@@ -281,13 +281,19 @@ def test_manual_finding_carries_over_when_its_words_remain(client, auth, world):
     )
 
 
-def test_cards_show_confidence_and_secondary_labels(client, auth, world):
+def _labelled(world, confidence: str) -> Finding:
+    """The eGFR finding with a confidence level and RC-BIO as a secondary label."""
     egfr = _finding(world.version, "RC-ALG-EGFR")
-    egfr.confidence = "certain"
+    egfr.confidence = confidence
     egfr.secondary = [
         {"criterion_id": "RC-BIO", "title": "Innate biology", "category": "biology"}
     ]
     db.session.commit()
+    return egfr
+
+
+def test_cards_show_confidence_and_secondary_labels(client, auth, world):
+    egfr = _labelled(world, "certain")
     auth.login(world.coach.email)
     page = client.get(f"/versions/{world.version.id}/review").get_data(as_text=True)
     card = page[page.index(f'id="finding-{egfr.id}"') :]
@@ -300,12 +306,7 @@ def test_cards_show_confidence_and_secondary_labels(client, auth, world):
 
 
 def test_api_and_csv_carry_confidence_and_secondary_labels(client, auth, world):
-    egfr = _finding(world.version, "RC-ALG-EGFR")
-    egfr.confidence = "possible"
-    egfr.secondary = [
-        {"criterion_id": "RC-BIO", "title": "Innate biology", "category": "biology"}
-    ]
-    db.session.commit()
+    _labelled(world, "possible")
     auth.login(world.coach.email)
     document_id = world.version.document_id
     token = tokens.create_token(None, world.coach, "test")[1]

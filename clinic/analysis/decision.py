@@ -29,24 +29,10 @@ from dataclasses import dataclass, field
 
 from .components import NATIONALITY_PLURAL
 from .lexicon import CompiledRubric, Hit
+from .mentions import GENERIC_TERMS
 from .rubric import TextCriterion
 
 _LOWER = {"high": "medium", "medium": "low", "low": "low"}
-_GENERIC = frozenset(
-    {
-        "race",
-        "races",
-        "racial",
-        "racially",
-        "ethnic",
-        "ethnicity",
-        "ethnicities",
-        "ethnically",
-        "race/ethnicity",
-        "minority",
-        "minorities",
-    }
-)
 _HEDGE = re.compile(
     r"(?i)\b(?:may|might|could|possibly|perhaps|some studies|suggests?|appears?|"
     r"seems?|thought to|believed|historically|was once|were once)\b"
@@ -407,7 +393,7 @@ class Decider:
         if _HEDGE.search(text):
             doubts += 1
         strong = any(
-            m.rule == "race/ethnicity term" and m.text.lower() not in _GENERIC
+            m.rule == "race/ethnicity term" and m.text.lower() not in GENERIC_TERMS
             for m in live
         )
         if conscious_frame or default_used:

@@ -738,18 +738,17 @@ def _parse_decisions(
             errors.append(f"{rel}: frames.criteria: names unknown set '{name}'")
         frame_criteria.append((name, crit_of(cid, f"frames.criteria.{name}")))
     default = raw.get("default_criterion")
-    word_level = _str_list(raw.get("word_level"), rel, "word_level", errors)
-    for cid in word_level:
-        crit_of(cid, "word_level")
-    topic = _str_list(raw.get("topic_criteria"), rel, "topic_criteria", errors)
-    for cid in topic:
-        crit_of(cid, "topic_criteria")
-    once = _str_list(raw.get("once_per_document"), rel, "once_per_document", errors)
-    for cid in once:
-        crit_of(cid, "once_per_document")
-    priority = _str_list(raw.get("priority"), rel, "priority", errors)
-    for cid in priority:
-        crit_of(cid, "priority")
+
+    def crits_of(key: str) -> tuple[str, ...]:
+        ids = _str_list(raw.get(key), rel, key, errors)
+        for cid in ids:
+            crit_of(cid, key)
+        return ids
+
+    word_level = crits_of("word_level")
+    topic = crits_of("topic_criteria")
+    once = crits_of("once_per_document")
+    priority = crits_of("priority")
     return DecisionRules(
         conscious=conscious,
         conscious_exempt=exempt,
