@@ -36,6 +36,7 @@ class FrameReader:
         self.compiled = compiled
         self.wanted = wanted
         self.read = lru_cache(maxsize=4096)(self._read)
+        self._regex_sets: dict[frozenset[str], tuple | None] = {}
 
     def _read(self, text: str) -> frozenset[str]:
         text = " ".join(text.split())[:_MAX_FRAME_CHARS]
@@ -44,6 +45,33 @@ class FrameReader:
         doc = self.compiled.nlp.make_doc(text)
         hits = self.compiled.match(doc)
         return frozenset(k[4:] for k, v in hits.items() if v and k[4:] in self.wanted)
+
+    def holds_any(self, text: str, names: frozenset[str]) -> bool:
+        """Does ``text``, read as a frame, hold a cue of one of the sets ``names``?
+
+        Sets of regexes alone are searched without tokenising (a long paragraph
+        is tested this way for a reference entry).
+        """
+        rxs = self._regexes_of(names)
+        if rxs is None:
+            return not self.read(text).isdisjoint(names)
+        text = " ".join(text.split())[:_MAX_FRAME_CHARS]
+        return any(rx.search(text) for rx in rxs)
+
+    def _regexes_of(self, names: frozenset[str]) -> tuple | None:
+        if names not in self._regex_sets:
+            lexicon = self.compiled.rubric.lexicon
+            keys = {f"set:{n}" for n in names}
+            plain = all(
+                n in lexicon and not (lexicon[n].phrases or lexicon[n].patterns)
+                for n in names
+            )
+            self._regex_sets[names] = (
+                tuple(rx for key, rx in self.compiled.regexes if key in keys)
+                if plain
+                else None
+            )
+        return self._regex_sets[names]
 
     def frame(self, text: str, kind: str) -> Frame:
         return Frame(" ".join(text.split())[:_MAX_FRAME_CHARS], kind, self.read)

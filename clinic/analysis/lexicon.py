@@ -8,6 +8,8 @@ builds the cheap word pre-filter used to skip sentences with no possible trigger
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -139,6 +141,35 @@ def _pattern_gate(pattern) -> tuple[frozenset[str], ...] | None:
     return tuple(out) or None
 
 
+def _substring_gate(pattern) -> tuple[str, ...] | None:
+    """Lower-cased strings one of which any text the pattern matches contains: the
+    values of its most selective required literal token (None: no such token)."""
+    best: tuple[str, ...] | None = None
+    for tok in pattern if isinstance(pattern, (list, tuple)) else ():
+        if not isinstance(tok, Mapping) or tok.get("OP") not in (None, "+"):
+            continue
+        for key in (
+            "LOWER",
+            "ORTH",
+            "TEXT",
+        ):  # not NORM: a norm need not be in the text
+            val = tok.get(key)
+            if isinstance(val, str):
+                vals = [val]
+            elif isinstance(val, Mapping) and isinstance(val.get("IN"), (list, tuple)):
+                vals = val["IN"]
+            else:
+                continue
+            if vals and all(isinstance(v, str) and v for v in vals):
+                cand = tuple(sorted({v.lower() for v in vals}))
+                if best is None or min(map(len, cand)) > min(map(len, best)):
+                    best = cand
+            break
+    # a string of one or two letters ("he", "m") is in almost any text: not worth
+    # a matcher of its own
+    return best if best is not None and min(map(len, best)) >= 3 else None
+
+
 def _pattern_literals(pattern) -> set[str]:
     words: set[str] = set()
     for tok in pattern:
@@ -154,6 +185,27 @@ def _pattern_literals(pattern) -> set[str]:
                 if s:
                     words.add(s)
     return words
+
+
+def _by_first(alts) -> tuple:
+    """Alternatives grouped by their first element, which is tested once per group."""
+    groups: dict = {}
+    for alt in alts:
+        groups.setdefault(alt[0], []).append(alt[1:])
+    return tuple((first, tuple(rests)) for first, rests in groups.items())
+
+
+def _part_ok(groups, words: set[str], text: str) -> bool:
+    for first, rests in groups:
+        if isinstance(first, frozenset):
+            if first.isdisjoint(words):
+                continue
+        elif first.search(text) is None:
+            continue
+        for rest in rests:
+            if _alt_ok(rest, words, text):
+                return True
+    return False
 
 
 def _alt_ok(alt, words: set[str], text: str) -> bool:
@@ -202,32 +254,54 @@ class LooseGate:
         default_factory=dict
     )
 
+    def read(self, low: str, tokens: list[str]) -> tuple[str, set[str], set[str], bool]:
+        """One pass over a lower-cased unit and its ``WORD_RE`` tokens.
+
+        Returns the unit's word set, the text and word set without the fixed
+        non-race phrases ("white matter"), and whether a race word is named
+        outside such phrases (see :meth:`hit`).
+        """
+        words = set(tokens)
+        found = self.single.intersection(words)
+        if not found:
+            return low, words, words, self._multi_hit(words)
+        glow, gwords = low, words
+        counts = None
+        for w in found.intersection(self.homonyms):
+            literal, rx = self.homonyms[w]
+            if not any(p in glow for p in literal):
+                continue
+            pieces: list[str] = []
+            last = 0
+            for m in rx.finditer(glow):
+                if counts is None:
+                    counts = Counter(tokens)
+                counts.subtract(WORD_RE.findall(m.group()))
+                pieces.append(glow[last : m.start()])
+                last = m.end()
+            if pieces:
+                pieces.append(glow[last:])
+                # the phrases end at word boundaries: the other tokens are unchanged
+                glow = " ".join(pieces)
+        if counts is not None:
+            gwords = {t for t, n in counts.items() if n > 0}
+        return glow, gwords, words, not found.isdisjoint(gwords)
+
     def clean(self, low: str, words: set[str]) -> tuple[str, set[str]]:
         """``low`` and ``words`` without the fixed non-race phrases (white matter)."""
-        for w in self.single.intersection(words).intersection(self.homonyms):
-            literal, rx = self.homonyms[w]
-            if any(p in low for p in literal) and rx.search(low):
-                low = rx.sub(" ", low)
-                words = set(WORD_RE.findall(low))
-        return low, words
+        glow, gwords, _, _ = self.read(low, WORD_RE.findall(low))
+        return glow, gwords
 
     def hit(self, low: str, words: set[str]) -> bool:
         """``low`` is the lower-cased unit and ``words`` its word set."""
-        found = self.single.intersection(words)
-        if not found:
-            return any(
-                phrase <= words
-                for w in words.intersection(self.multi)
-                for phrase in self.multi[w]
-            )
-        for w in found:
-            literal, rx = self.homonyms.get(w, ((), None))
-            if not any(p in low for p in literal) or not rx.search(low):
-                return True
-            rest = rx.sub(" ", low)
-            if w in WORD_RE.findall(rest):
-                return True
-        return False
+        return self.read(low, WORD_RE.findall(low))[3]
+
+    def _multi_hit(self, words: set[str]) -> bool:
+        return any(
+            phrase <= words
+            for w in words.intersection(self.multi)
+            for phrase in self.multi[w]
+        )
 
 
 def _loose_gate(rubric: Rubric) -> LooseGate:
@@ -290,7 +364,8 @@ class CompiledRubric:
     nlp: object
     lower_pm: PhraseMatcher
     orth_pm: PhraseMatcher
-    matcher: Matcher
+    #: token-pattern matchers, each with the strings one of which its text must hold
+    matchers: tuple[tuple[tuple[str, ...] | None, Matcher], ...]
     regexes: list[tuple[str, re.Pattern]] = field(default_factory=list)
     prefilter: frozenset[str] = frozenset()
     gates: list[tuple] = field(default_factory=list)
@@ -309,6 +384,8 @@ class CompiledRubric:
     #: expansions of AA that are not about race ("aplastic anaemia (AA)"), or None
     aa_homonym_pattern: re.Pattern | None = None
     _gate_cache: tuple | None = None
+    #: per mask of word-decided gate parts, its :meth:`_plan` (bounded)
+    _plans: dict = field(default_factory=dict, repr=False)
 
     def match(self, doc: Doc) -> dict[str, list[Hit]]:
         """All hits in ``doc`` keyed by ``set:<name>`` or ``crit:<id>``."""
@@ -321,12 +398,16 @@ class CompiledRubric:
                 hits.setdefault(key, []).append(
                     Hit(s, e, span.start_char, span.end_char, span.text, "phrase")
                 )
-        for key_id, s, e in self.matcher(doc):
-            key = strings[key_id]
-            span = doc[s:e]
-            hits.setdefault(key, []).append(
-                Hit(s, e, span.start_char, span.end_char, span.text, "pattern")
-            )
+        low = doc.text.lower()
+        for gate, matcher in self.matchers:
+            if gate is not None and not any(g in low for g in gate):
+                continue
+            for key_id, s, e in matcher(doc):
+                key = strings[key_id]
+                span = doc[s:e]
+                hits.setdefault(key, []).append(
+                    Hit(s, e, span.start_char, span.end_char, span.text, "pattern")
+                )
         if self.regexes:
             text = doc.text
             for key, rx in self.regexes:
@@ -362,35 +443,42 @@ class CompiledRubric:
             words = set(WORD_RE.findall(lowered_text))
         if self.prefilter.isdisjoint(words):
             return False
-        multi_parts, rows, multi_bits, index, index_keys, always = (
-            self._compiled_gates()
-        )
+        _, _, _, index, index_keys, always = self._compiled_gates()
         mask = always
         for w in index_keys.intersection(words):
             mask |= index[w]
-        done = mask
-        alt_seen: dict[int, bool] = {}
+        plan = self._plans.get(mask)
+        if plan is None:
+            if len(self._plans) >= 4096:
+                self._plans.clear()
+            plan = self._plans[mask] = self._plan(mask)
+        if plan is True:
+            return True
+        held: dict[int, bool] = {}
+        for needs in plan:
+            for bit, groups in needs:
+                ok = held.get(bit)
+                if ok is None:
+                    ok = held[bit] = _part_ok(groups, words, lowered_text)
+                if not ok:
+                    break
+            else:
+                return True
+        return False
+
+    def _plan(self, mask: int):
+        """For the word-decided parts ``mask``: True when some criterion's parts all
+        hold, else per criterion that still can, the multi-word parts it needs."""
+        multi_parts, rows, multi_bits, _, _, _ = self._compiled_gates()
+        plan: dict[int, tuple] = {}
         for req in rows:
             missing = req & ~mask
             if not missing:
                 return True
-            if missing & ~multi_bits or (missing & done) == missing:
+            if missing & ~multi_bits or missing in plan:
                 continue  # some part cannot hold
-            for bit, multi in multi_parts:
-                if missing & bit and not done & bit:
-                    done |= bit
-                    for alt in multi:
-                        ok = alt_seen.get(id(alt))
-                        if ok is None:
-                            ok = alt_seen[id(alt)] = _alt_ok(alt, words, lowered_text)
-                        if ok:
-                            mask |= bit
-                            break
-                    else:
-                        break
-            if not req & ~mask:
-                return True
-        return False
+            plan[missing] = tuple((b, m) for b, m in multi_parts if missing & b)
+        return tuple(plan.values())
 
     def _compiled_gates(self):
         """Distinct gate parts as (bit, flat word set, multi alternatives) and, per
@@ -432,7 +520,7 @@ class CompiledRubric:
                 for w in flat:
                     index[w] = index.get(w, 0) | bit
             self._gate_cache = (
-                [(bit, multi) for bit, _, multi in parts if multi],
+                [(bit, _by_first(multi)) for bit, _, multi in parts if multi],
                 sorted(rows),
                 multi_bits,
                 index,
@@ -448,7 +536,9 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
     errors: list[str] = []
     lower_pm = PhraseMatcher(nlp.vocab, attr="LOWER")
     orth_pm = PhraseMatcher(nlp.vocab, attr="ORTH")
-    matcher = Matcher(nlp.vocab, validate=True)
+    # token patterns grouped by the strings their text must contain: a group runs
+    # only on text that holds one of them (token patterns are the slow part)
+    matchers: dict[tuple[str, ...] | None, Matcher] = {}
     regexes: list[tuple[str, re.Pattern]] = []
     literals: dict[str, set[str]] = {}
 
@@ -475,8 +565,11 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
                 if s:
                     words.add(s)
         for i, pat in enumerate(patterns):
+            gate = _substring_gate(pat)
+            if gate not in matchers:
+                matchers[gate] = Matcher(nlp.vocab, validate=True)
             try:
-                matcher.add(key, [list(pat)])
+                matchers[gate].add(key, [list(pat)])
             except PATTERN_ERRORS as exc:
                 msg = " ".join(str(exc).split())[:300]
                 errors.append(
@@ -698,7 +791,7 @@ def compile_rubric(rubric: Rubric, nlp=None) -> CompiledRubric:
         nlp=nlp,
         lower_pm=lower_pm,
         orth_pm=orth_pm,
-        matcher=matcher,
+        matchers=tuple((gate, m) for gate, m in matchers.items() if len(m)),
         regexes=regexes,
         prefilter=frozenset(prefilter),
         gates=gates,

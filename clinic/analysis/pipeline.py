@@ -97,39 +97,37 @@ class Analyzer:
         segments = list(segments)
         fire = self.compiled.may_fire
         prefilter = self.compiled.prefilter
-        loose = self.compiled.loose.hit
-        clean = self.compiled.loose.clean
+        read = self.compiled.loose.read
         code_rx = self.compiled.code_race
         words_of = WORD_RE.findall
         cand: list[tuple[int, int, int, UnitContext]] = []
         for i, seg in enumerate(segments):
             low = seg.lower()
-            words = set(words_of(low))
             ctx = contexts[i] if contexts is not None else NO_CONTEXT
             # "white matter" and "Mediterranean fever" cannot trigger anything
-            glow, gwords = clean(low, words)
+            glow, gwords, words, loose_hit = read(low, words_of(low))
             seg_fires = not prefilter.isdisjoint(gwords) and fire(glow, gwords)
-            seg_loose = not seg_fires and loose(low, words)
+            seg_loose = not seg_fires and loose_hit
             coded = code_rx is not None and code_rx.search(seg, low)
             if not (seg_fires or seg_loose or coded):
                 continue
             lead = None
             spans = split_units(seg)
-            if len(spans) > 1 and not self._frames.read(seg).isdisjoint(self._skip):
+            if len(spans) > 1 and self._frames.holds_any(seg, self._skip):
                 continue  # a reference-list entry cut into "sentences" at its dots
             for s, e in spans:
                 unit = seg[s:e]
                 uctx = ctx if lead is None else ctx.with_frame(lead)
                 if len(spans) == 1:
-                    ulow, uwords, unit_fires = low, words, seg_fires
+                    uwords, unit_fires, unit_loose = words, seg_fires, loose_hit
                 else:
                     ulow = unit.lower()
-                    uwords = set(words_of(ulow))
-                    unit_fires = seg_fires and fire(*clean(ulow, uwords))
+                    glow, gwords, uwords, unit_loose = read(ulow, words_of(ulow))
+                    unit_fires = seg_fires and fire(glow, gwords)
                 terse = len(uwords) <= 12 or bool(uctx.frames)
                 if (
                     unit_fires
-                    or (terse and loose(ulow, uwords))
+                    or (terse and unit_loose)
                     or (coded and code_rx.search(unit))
                 ):
                     if not uctx.heading and looks_like_title(unit):
