@@ -62,7 +62,10 @@ def format_size(size: int) -> str:
 
 def over_file_limit(filename: str, size: int, limits: UploadLimits) -> str:
     """The refusal people read, the same words as the browser check."""
-    return f"‘{filename}’ is {format_size(size)}; the limit is {limits.file_label} per file."
+    shown = format_size(size)
+    if shown == limits.file_label:  # rounded down to the limit: "more than 1 MB"
+        shown = f"more than {shown}"
+    return f"‘{filename}’ is {shown}; the limit is {limits.file_label} per file."
 
 
 def over_request_limit(size: int | None, limits: UploadLimits) -> str:
