@@ -69,9 +69,9 @@ def over_file_limit(filename: str, size: int, limits: UploadLimits) -> str:
 
 
 def over_request_limit(size: int | None, limits: UploadLimits) -> str:
-    what = f"This upload is {format_size(size)} in all" if size else "This upload is"
+    what = f"This upload is {format_size(size)} in all," if size else "This upload is"
     return (
-        f"{what}, over the {limits.request_label} limit for one upload "
+        f"{what} over the {limits.request_label} limit for one upload "
         f"(up to {limits.max_files} files of at most {limits.file_label} each). "
         "Nothing was stored. Upload the files in smaller batches."
     )

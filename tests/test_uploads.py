@@ -16,7 +16,13 @@ from clinic.extensions import db
 from clinic.models import AuditEvent, Document, DocumentVersion, VersionStatus
 from clinic.services import documents as document_service
 from clinic.services import tokens
-from clinic.uploads import MIB, LimitedSpool, UploadLimits, format_size
+from clinic.uploads import (
+    MIB,
+    LimitedSpool,
+    UploadLimits,
+    format_size,
+    over_request_limit,
+)
 from tests.doc_builders import pptx_deck
 
 OLD_PPT = (
@@ -423,6 +429,12 @@ def test_settings_from_the_environment():
         {"MAX_UPLOAD_MB": 50, "MAX_UPLOAD_FILES": 20, "MAX_REQUEST_MB": None}
     )
     assert default.request_bytes == 1000 * MIB and default.request_label == "1000 MB"
+
+
+def test_the_cap_message_without_a_content_length(small_limits):
+    assert over_request_limit(None, small_limits).startswith(
+        "This upload is over the 4 MB limit for one upload (up to 4 files"
+    )
 
 
 @pytest.mark.parametrize(
