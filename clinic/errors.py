@@ -63,9 +63,18 @@ def request_too_large(error: HTTPException):
     """413: the whole request is over the cap; say what the limits are."""
     from clinic.uploads import current_limits, over_request_limit
 
-    message = over_request_limit(request.content_length, current_limits())
+    limits = current_limits()
+    size = request.content_length
     if not getattr(request, "accepts_files", False):
         message = MESSAGES[413][1]
+    elif size is not None and size <= limits.request_bytes:
+        # Under the cap, but too many parts or an over-long form field (a forged form).
+        message = (
+            "The upload has too many parts, or a form field that is too long. "
+            "Nothing was stored."
+        )
+    else:
+        message = over_request_limit(size, limits)
     if is_api_request():
         return json_error(413, error_code(error), message)
     return render_error(413, message, back=_same_site_referrer())

@@ -356,6 +356,20 @@ def test_the_cap_can_be_set_on_its_own(app, client, auth, world, small_limits):
     assert "over the 2 MB limit for one upload" in _text(response)
 
 
+def test_a_form_of_too_many_parts_is_not_called_too_large(
+    app, client, auth, world, small_limits
+):
+    app.config["MAX_FORM_PARTS"] = 10
+    auth.login(world.director.email)
+    response = _upload(
+        client, auth, world.clinic.id, [(f"n{i}.md", NOTES) for i in range(12)]
+    )
+    assert response.status_code == 413
+    page = _text(response)
+    assert "too many parts" in page and "limit for one upload" not in page
+    assert "n0.md" not in _versions()
+
+
 def test_other_forms_keep_the_one_file_limit(client, small_limits):
     response = client.post(
         "/auth/login",
