@@ -64,6 +64,8 @@ def _finish_config(app: Flask) -> None:
         config["SECRET_KEY"] = secrets.token_hex(32)
         config["SECRET_KEY_EPHEMERAL"] = True
         log.debug("No secret key configured: a random one is used until `clinic init`.")
+    # Any request: at most one file's worth. Upload views take a whole batch
+    # (clinic.uploads.UploadRequest), each file checked on its own.
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"]) * 1024 * 1024
     app.session_interface = SessionInterface()
     if config.get("PROXY_COUNT"):
@@ -72,7 +74,10 @@ def _finish_config(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from clinic import uploads
     from clinic.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    uploads.init_app(app)
 
     db.init_app(app)
     migrate.init_app(

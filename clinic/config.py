@@ -20,6 +20,8 @@ ENV_SETTINGS: dict[str, tuple[str, type]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
     "REDIS_URL": ("REDIS_URL", str),
     "MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int),
+    "MAX_UPLOAD_FILES": ("MAX_UPLOAD_FILES", int),
+    "MAX_REQUEST_MB": ("MAX_REQUEST_MB", int),
     "RUBRIC_DIR": ("RUBRIC_DIR", str),
     "LOGIN_MAX_FAILURES": ("LOGIN_MAX_FAILURES", int),
     "LOGIN_LOCKOUT_MINUTES": ("LOGIN_LOCKOUT_MINUTES", int),
@@ -51,7 +53,11 @@ def defaults(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SECRET_KEY": None,
         "REDIS_URL": None,
+        # Per file; one upload (a batch) takes up to MAX_UPLOAD_FILES files, and its
+        # request up to MAX_REQUEST_MB in all (unset: MAX_UPLOAD_MB x MAX_UPLOAD_FILES).
         "MAX_UPLOAD_MB": 50,
+        "MAX_UPLOAD_FILES": 20,
+        "MAX_REQUEST_MB": None,
         "RUBRIC_DIR": str(PROJECT_ROOT / "rubrics"),
         "UPLOAD_FOLDER": str(instance_path / "files"),
         "LOGIN_MAX_FAILURES": 5,

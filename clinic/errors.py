@@ -17,7 +17,7 @@ MESSAGES = {
         "There is nothing at this address. It may have been moved or removed.",
     ),
     405: ("Not allowed", "This address does not accept that kind of request."),
-    413: ("File too large", "The upload is larger than the limit for this site."),
+    413: ("Upload too large", "The upload is larger than the limit for this site."),
     429: ("Too many requests", "Please wait a little and try again."),
     500: (
         "Something went wrong",
@@ -40,13 +40,44 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, detail: str | None = None):
+def render_error(code: int, detail: str | None = None, back: str | None = None):
     title, message = MESSAGES.get(
         code, ("Error", "The request could not be completed.")
     )
     return render_template(
-        "errors/error.html", code=code, title=title, message=detail or message
+        "errors/error.html",
+        code=code,
+        title=title,
+        message=detail or message,
+        back=back,
     ), code
+
+
+def _same_site_referrer() -> str | None:
+    """The page the request came from, when it is one of ours."""
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else None
+
+
+def request_too_large(error: HTTPException):
+    """413: the whole request is over the cap; say what the limits are."""
+    from clinic.uploads import current_limits, over_request_limit
+
+    limits = current_limits()
+    size = request.content_length
+    if not getattr(request, "accepts_files", False):
+        message = MESSAGES[413][1]
+    elif size is not None and size <= limits.request_bytes:
+        # Under the cap, but too many parts or an over-long form field (a forged form).
+        message = (
+            "The upload has too many parts, or a form field that is too long. "
+            "Nothing was stored."
+        )
+    else:
+        message = over_request_limit(size, limits)
+    if is_api_request():
+        return json_error(413, error_code(error), message)
+    return render_error(413, message, back=_same_site_referrer())
 
 
 def is_api_request() -> bool:
@@ -77,6 +108,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 413:
+            return request_too_large(error)
         if is_api_request():
             response = json_error(
                 error.code or 500, error_code(error), error.description or ""

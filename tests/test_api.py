@@ -106,9 +106,16 @@ def test_error_shapes(app, api, world):
     _error(form_post, 415, "unsupported_media_type")
     json_upload = api("admin", "POST", f"/clinics/{world.clinic.id}/documents", json={})
     _error(json_upload, 415, "unsupported_media_type")
-    app.config["MAX_CONTENT_LENGTH"] = 1000
-    too_big = _upload(api, "director", world.clinic.id, b"x" * 5000, "big.txt")
-    _error(too_big, 413, "request_entity_too_large")
+    # A request over the upload cap (MAX_UPLOAD_MB x MAX_UPLOAD_FILES) is refused whole;
+    # one file over MAX_UPLOAD_MB in a request under the cap is `file_too_large`.
+    app.config.update(MAX_UPLOAD_MB=1, MAX_UPLOAD_FILES=1)
+    too_big = _upload(api, "director", world.clinic.id, b"x" * 1_100_000, "big.txt")
+    body = _error(too_big, 413, "request_entity_too_large")
+    assert "over the 1 MB limit for one upload" in body["message"]
+    app.config.update(MAX_UPLOAD_FILES=2)
+    too_big = _upload(api, "director", world.clinic.id, b"x" * 1_100_000, "big.txt")
+    body = _error(too_big, 413, "file_too_large")
+    assert body["message"] == "‘big.txt’ is more than 1 MB; the limit is 1 MB per file."
 
 
 def test_unknown_emails_are_named(api, world):

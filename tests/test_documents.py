@@ -137,17 +137,17 @@ def test_truncated_pdf_fails_visibly(world):
     assert version.findings == []
 
 
-def test_oversize_upload_gets_a_friendly_413(app, client, auth, world):
+def test_oversize_file_is_refused_by_name(app, client, auth, world):
+    """Over the per-file limit: refused on its own, by name, with the limit (no 413).
+    The whole-request cap and batches are in test_uploads.py."""
     auth.login(world.director.email)
-    app.config["MAX_CONTENT_LENGTH"] = 2048
-    token = auth.csrf_token(f"/clinics/{world.clinic.id}")
-    response = client.post(
-        f"/clinics/{world.clinic.id}/documents",
-        data={"csrf_token": token, "files": [(io.BytesIO(b"x" * 5000), "big.txt")]},
-        content_type="multipart/form-data",
+    app.config["MAX_UPLOAD_MB"] = 1
+    response = _upload(
+        client, auth, world.clinic.id, [("big.txt", b"x" * (1024 * 1024 + 1))]
     )
-    assert response.status_code == 413
-    assert "larger than the limit" in response.get_data(as_text=True)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "‘big.txt’ is more than 1 MB; the limit is 1 MB per file." in page
     assert db.session.scalar(sa.select(sa.func.count(DocumentVersion.id))) == 2
 
 

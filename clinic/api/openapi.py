@@ -600,7 +600,10 @@ ERROR_TEXT = {
     403: "Not allowed for this user",
     404: "No such object",
     409: "Not a legal transition from the clinic's current status",
-    413: "The upload is too large",
+    413: (
+        "The upload is too large: the file is over the per-file limit "
+        "(`file_too_large`), or the request over the limit for one upload"
+    ),
     415: "Wrong content type",
 }
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")

@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from clinic.api import bp
 from clinic.api import serializers as s
+from clinic.errors import json_error
 from clinic.extensions import db
 from clinic.models import (
     ActionItem,
@@ -36,6 +37,7 @@ from clinic.rubric_cache import app_rubric
 from clinic.services import ServiceError, courses, reviews, workflow
 from clinic.services import documents as document_service
 from clinic.storage import StorageError
+from clinic.uploads import accepts_files, current_limits, file_size, over_file_limit
 
 # --------------------------------------------------------------------------- input
 
@@ -263,6 +265,7 @@ def _status_url(document: Document) -> str:
 
 
 @bp.post("/clinics/<int:clinic_id>/documents")
+@accepts_files
 @guard("clinic.upload", clinic=Clinic)
 def upload(clinic: Clinic):
     if request.mimetype != "multipart/form-data":
@@ -279,8 +282,15 @@ def upload(clinic: Clinic):
         document = db.session.get(Document, document_id)
         if document is None or document.clinic_id != clinic.id:
             raise ServiceError(f"This clinic has no document {document_id}.")
+    size, over_limit = file_size(storage)
+    if over_limit:
+        # The request may carry a batch's worth; each file is held to the per-file limit.
+        return json_error(
+            413,
+            "file_too_large",
+            over_file_limit(storage.filename, size, current_limits()),
+        )
     data = storage.read()
-    newest_before = db.session.scalar(sa.select(sa.func.max(DocumentVersion.id))) or 0
     try:
         result = document_service.upload(
             current_user, clinic, storage.filename, data, document
@@ -288,7 +298,7 @@ def upload(clinic: Clinic):
     except StorageError as error:
         raise ServiceError(str(error)) from None
     version = result.version
-    unchanged = version.id <= newest_before  # the same file again: no new version
+    unchanged = result.unchanged  # the same file again: no new version
     response = jsonify(
         {
             "document_id": version.document_id,

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.admin.forms import choices
-from clinic.documents import bp
+from clinic.documents import batch, bp
 from clinic.documents.forms import (
     DecisionForm,
     ManualFindingForm,
@@ -42,6 +42,7 @@ from clinic.rubric_cache import app_rubric
 from clinic.services import ServiceError, reviews
 from clinic.services import documents as document_service
 from clinic.storage import StorageError
+from clinic.uploads import accepts_files
 
 PAGE_WIDTHS = (800, 1200)
 
@@ -49,24 +50,19 @@ PAGE_WIDTHS = (800, 1200)
 def _upload_files(
     files, clinic: Clinic | None, document: Document | None = None
 ) -> bool:
-    ok = True
-    for storage in files:
-        if not storage or not storage.filename:
-            continue
-        data = storage.read()
-        try:
-            result = document_service.upload(
-                current_user, clinic, storage.filename, data, document
-            )
-        except (ServiceError, StorageError) as error:
-            flash(str(error), "danger")
-            ok = False
-        else:
-            flash(result.message, "success" if result.ok else "warning")
-    return ok
+    """Store a batch, each file on its own, and flash one banner for all of it."""
+    incoming = batch.incoming_files(files)
+    if not incoming:
+        flash("Choose at least one file.", "danger")
+        return False
+    result = document_service.upload_batch(current_user, clinic, incoming, document)
+    category, message = batch.banner(result)
+    flash(message, category)
+    return not result.refused
 
 
 @bp.post("/clinics/<int:clinic_id>/documents")
+@accepts_files
 @guard("clinic.upload", clinic=Clinic)
 def upload(clinic: Clinic):
     form = UploadForm()
@@ -90,6 +86,7 @@ def document(document: Document):
 
 
 @bp.post("/documents/<int:document_id>/versions")
+@accepts_files
 @guard("document.upload", document=Document)
 def upload_revision(document: Document):
     form = RevisionForm()

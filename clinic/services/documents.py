@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import PurePath
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from clinic.models import (
 from clinic.revisions import Item, match, sentence_key
 from clinic.services import ServiceError
 from clinic.storage import FileStore, StorageError
+from clinic.uploads import UploadLimits, current_limits, format_size, over_file_limit
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class UploadResult:
     version: DocumentVersion | None
     message: str
     ok: bool = True
+    unchanged: bool = False  # the same file as the latest version: nothing new queued
 
 
 def _clean_filename(filename: str) -> str:
@@ -58,15 +61,46 @@ def _clean_filename(filename: str) -> str:
     return "".join(ch for ch in name if ch.isprintable())[:255] or "upload"
 
 
-def _check_type(data: bytes, filename: str) -> None:
-    """Refuse at once what the analysis would refuse for its type (no job for it)."""
+class RefusedFile(ServiceError):
+    """A file refused before it is stored; `short` says why in a few words."""
+
+    def __init__(self, message: str, short: str) -> None:
+        super().__init__(message)
+        self.short = short
+
+
+# Why a file was refused, in a few words for the batch summary.
+_SHORT_REASONS = {
+    "EmptyFileError": "empty",
+    "UnsupportedTypeError": "a type that cannot be reviewed",
+    "TypeMismatchError": "its content does not match its extension",
+    "CorruptFileError": "damaged or truncated",
+    "EncryptedFileError": "password protected",
+    "TooLargeError": "too large to open safely",
+}
+
+
+def _too_large(filename: str, size: int, limits: UploadLimits) -> RefusedFile:
+    return RefusedFile(
+        over_file_limit(filename, size, limits)
+        + " Split it or remove large media, then upload it again.",
+        f"{format_size(size)}, over the {limits.file_label} limit",
+    )
+
+
+def _check_file(data: bytes, filename: str, limits: UploadLimits) -> None:
+    """Refuse at once what is over the size limit, or what the analysis would refuse
+    for its type (no job for it)."""
     from clinic.ingest import IngestError, IngestLimits
     from clinic.ingest.detect import detect
 
+    if len(data) > limits.file_bytes:
+        raise _too_large(filename, len(data), limits)
     try:
         detect(data, filename, IngestLimits())
     except IngestError as error:
-        raise ServiceError(str(error)) from None
+        short = _SHORT_REASONS.get(type(error).__name__, "cannot be read")
+        raise RefusedFile(str(error), short) from None
 
 
 def upload(
@@ -82,7 +116,7 @@ def upload(
     becomes that document's next version. An unchanged file adds no version.
     """
     filename = _clean_filename(filename)
-    _check_type(data, filename)
+    _check_file(data, filename, current_limits())
     if document is None and clinic is not None:
         document = _document_by_filename(clinic, filename)
     latest = document.latest if document else None
@@ -91,6 +125,7 @@ def upload(
         return UploadResult(
             latest,
             f"{filename} is unchanged since {latest.label}; nothing new to analyse.",
+            unchanged=True,
         )
     if document is None:
         document = Document(
@@ -130,6 +165,114 @@ def upload(
     return UploadResult(
         version, f"{filename} uploaded as {what}; analysis has started."
     )
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@dataclass
+class IncomingFile:
+    """One file of a batch as it arrived: its bytes are read only when it is stored.
+
+    `read` is None for a file whose bytes were not kept: over the per-file limit on
+    the way in, or left out by the browser (`not_sent`), which checked it first.
+    """
+
+    filename: str
+    size: int
+    read: Callable[[], bytes] | None
+    not_sent: bool = False
+
+
+@dataclass
+class BatchItem:
+    filename: str
+    size: int | None
+    outcome: str  # "uploaded", "unchanged" or "refused"
+    message: str
+    reason: str = ""  # refused: why, in a few words
+    version_id: int | None = None
+
+
+@dataclass
+class BatchResult:
+    items: list[BatchItem] = field(default_factory=list)
+
+    def _with(self, outcome: str) -> list[BatchItem]:
+        return [i for i in self.items if i.outcome == outcome]
+
+    @property
+    def uploaded(self) -> list[BatchItem]:
+        return self._with("uploaded")
+
+    @property
+    def unchanged(self) -> list[BatchItem]:
+        return self._with("unchanged")
+
+    @property
+    def refused(self) -> list[BatchItem]:
+        return self._with("refused")
+
+
+def upload_batch(
+    actor: User,
+    clinic: Clinic | None,
+    files: list[IncomingFile],
+    document: Document | None = None,
+) -> BatchResult:
+    """Store and queue each file of a batch on its own (one transaction per file).
+
+    A file that is over the size limit, beyond the batch's file count, of the wrong
+    type, empty or damaged is refused with its reason; the others are stored.
+    """
+    limits = current_limits()
+    result = BatchResult()
+    received = 0
+    for incoming in files:
+        name = _clean_filename(incoming.filename)
+        refused = None
+        if incoming.not_sent or incoming.read is None:
+            if incoming.size > limits.file_bytes:
+                refused = _too_large(name, incoming.size, limits)
+            elif incoming.not_sent:
+                refused = RefusedFile(
+                    f"‘{name}’ was not sent: this upload already had as many files "
+                    "or bytes as one upload takes. Upload it in another batch.",
+                    "over the limit for one upload",
+                )
+            else:
+                refused = RefusedFile(f"‘{name}’ did not arrive.", "not received")
+        else:
+            received += 1
+            if received > limits.max_files:
+                refused = RefusedFile(
+                    f"‘{name}’ was not uploaded: one upload takes up to "
+                    f"{limits.max_files} files. Upload it in another batch.",
+                    f"over the {limits.max_files}-file limit for one upload",
+                )
+        if refused is None:
+            try:
+                outcome = upload(actor, clinic, name, incoming.read(), document)
+            except RefusedFile as error:
+                refused = error
+            except (ServiceError, StorageError) as error:
+                db.session.rollback()
+                refused = RefusedFile(str(error), "could not be stored")
+            else:
+                result.items.append(
+                    BatchItem(
+                        name,
+                        incoming.size,
+                        "unchanged" if outcome.unchanged else "uploaded",
+                        outcome.message,
+                        version_id=outcome.version.id if outcome.version else None,
+                    )
+                )
+                continue
+        result.items.append(
+            BatchItem(name, incoming.size, "refused", str(refused), refused.short)
+        )
+    return result
 
 
 def _document_by_filename(clinic: Clinic, filename: str) -> Document | None:

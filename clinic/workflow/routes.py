@@ -15,6 +15,7 @@ from clinic.models import (
 from clinic.policy import allowed, guard, visible_clinics
 from clinic.rubric_cache import app_rubric
 from clinic.services import ServiceError, workflow
+from clinic.uploads import accepts_files
 from clinic.workflow import bp
 from clinic.workflow.forms import (
     ActionItemForm,
@@ -233,6 +234,7 @@ def score_pedagogy(clinic: Clinic):
 
 
 @bp.route("/self-check", methods=["GET", "POST"])
+@accepts_files
 @guard("selfcheck.create")
 def self_check():
     from clinic.documents.forms import UploadForm

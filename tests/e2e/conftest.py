@@ -7,6 +7,7 @@ about what a user sees, and a throwaway file keeps them independent of a shared 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -123,13 +124,21 @@ class Server:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """`clinic serve` on a free loopback port, with its worker, users and two clinics."""
-    base = tmp_path_factory.mktemp("e2e")
+    with running_server(tmp_path_factory.mktemp("e2e")) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_server(base: Path, **settings: str):
+    """`clinic serve` in `base`, set up as for `server`; `settings` are extra CLINIC_*
+    variables (e.g. CLINIC_MAX_UPLOAD_MB="1") for a module that needs its own server."""
     instance = base / "instance"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLINIC_")}
     env.update(
         CLINIC_INSTANCE_PATH=str(instance),
         CLINIC_SECRET_KEY="e2e-secret-key",
         CLINIC_DATABASE_URL=f"sqlite:///{instance / 'clinic.sqlite'}",
+        **settings,
     )
     accounts = [(a.email, a.role, a.name) for a in ACCOUNTS.values()]
     printed = _run(["-c", SETUP_SCRIPT, json.dumps(accounts), PASSWORD], env)
