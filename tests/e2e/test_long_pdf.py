@@ -143,8 +143,9 @@ def _select(page, first: str, last: str) -> None:
     """Select from the start of `first` to the end of `last` (both in .seg texts)."""
     page.evaluate(
         """([first, last]) => {
-            function at(needle) {
-                for (const seg of document.querySelectorAll('.seg')) {
+            const all = Array.from(document.querySelectorAll('.seg'));
+            function at(needle, from) {
+                for (const seg of all.slice(from)) {
                     const walker = document.createTreeWalker(seg, NodeFilter.SHOW_TEXT);
                     let node;
                     while ((node = walker.nextNode())) {
@@ -154,8 +155,8 @@ def _select(page, first: str, last: str) -> None:
                 }
                 throw new Error('not found: ' + needle);
             }
-            const [seg, a, i] = at(first);
-            const [, b, j] = at(last);
+            const [seg, a, i] = at(first, 0);
+            const [, b, j] = at(last, all.indexOf(seg));
             const range = document.createRange();
             range.setStart(a, i);
             range.setEnd(b, j + last.length);
@@ -193,8 +194,10 @@ def test_add_finding_panel_stays_in_view_and_takes_two_segments(
     assert 0 <= box["x"] and box["x"] + box["width"] <= view["width"], box
     form.get_by_label("Criterion").select_option("RC-TX")
     form.get_by_label("Note").fill("One passage, from a scrolled pane.")
-    form.get_by_role("button", name="Add finding").click()
-    expect(page.get_by_role("alert").first).to_contain_text("Finding added")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Add finding").click()
+    page.wait_for_load_state("load")  # review.js, at the end of the page, has run
+    expect(page.get_by_role("status").first).to_contain_text("Finding added")
     expect(cards).to_have_count(total + 1)
     expect(
         page.locator(
@@ -220,7 +223,7 @@ def test_add_finding_panel_stays_in_view_and_takes_two_segments(
     assert_accessible(page, "review screen, add-finding panel")
     assert segs.count() >= 2
     submit.click()
-    expect(page.get_by_role("alert").first).to_contain_text("2 findings added")
+    expect(page.get_by_role("status").first).to_contain_text("2 findings added")
     expect(cards).to_have_count(total + 3)
     added = page.locator("#findings li.finding", has_text="Across two paragraphs.")
     expect(added).to_have_count(2)
