@@ -216,10 +216,18 @@
     document.getElementById("manual-submit").disabled = tooMany;
     document.getElementById("manual-submit").textContent = passages.length > 1 && !tooMany
       ? "Add " + passages.length + " findings" : "Add finding";
+    // Keep the chosen words visibly marked while the focus is in the form.
+    if (window.CSS && CSS.highlights && window.Highlight) {
+      CSS.highlights.set("manual-selection", new Highlight(range.cloneRange()));
+    }
     form.hidden = false;
+  }
+  function closeForm() {
+    form.hidden = true;
+    if (window.CSS && CSS.highlights) CSS.highlights.delete("manual-selection");
   }
   docPane.addEventListener("mouseup", onSelect);
   docPane.addEventListener("keyup", function (e) { if (e.shiftKey) onSelect(); });
-  document.getElementById("manual-cancel").addEventListener("click", function () { form.hidden = true; });
-  form.addEventListener("keydown", function (e) { if (e.key === "Escape") form.hidden = true; });
+  document.getElementById("manual-cancel").addEventListener("click", closeForm);
+  form.addEventListener("keydown", function (e) { if (e.key === "Escape") closeForm(); });
 })();
