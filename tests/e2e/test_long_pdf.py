@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import assert_accessible
@@ -117,9 +118,16 @@ def test_finding_on_page_100_lands_on_its_highlight(server, login, screenshot):
     highlight = page.locator(f".page-hl[data-finding='{fid}']").first
     expect(highlight).to_have_class(re.compile(r"\bactive\b"))
     target_img = page.locator(".page-figure img[data-page='100']")
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=target_img.element_handle()
-    )
+    try:
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0",
+            arg=target_img.element_handle(),
+        )
+    except PlaywrightTimeoutError:
+        pytest.fail(
+            f"page {FLAGGED_PAGE}'s image never loaded: the pane did not land on it "
+            f"(highlight at {highlight.bounding_box()})"
+        )
     page.wait_for_timeout(300)  # the re-scroll after the image has loaded
     _in_viewport(page, highlight)
     # The same for the highlighted words in the text under the image.
