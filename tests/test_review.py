@@ -1,5 +1,6 @@
 """The coach's review screen: highlights, decisions, manual findings, revisions."""
 
+import json
 import re
 
 import sqlalchemy as sa
@@ -173,6 +174,108 @@ def test_manual_finding_rejects_bad_offsets_and_foreign_segments(client, auth, w
         )
         == 0
     )
+
+
+def _manual_count(version_id):
+    return db.session.scalar(
+        sa.select(sa.func.count(Finding.id)).where(
+            Finding.source == "manual", Finding.version_id == version_id
+        )
+    )
+
+
+def test_a_selection_over_several_segments_adds_one_finding_each(client, auth, world):
+    auth.login(world.coach.email)
+    segments = list(
+        db.session.scalars(
+            sa.select(Segment)
+            .where(Segment.version_id == world.version.id)
+            .order_by(Segment.ordinal)
+        )
+    )
+    a, b = [s for s in segments if len(s.text.strip()) > 8][:2]
+    url = f"/versions/{world.version.id}/findings"
+    token = auth.csrf_token(f"/versions/{world.version.id}/review")
+    passages = [[a.id, 0, len(a.text)], [b.id, 0, 5]]
+    response = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "segment_id": a.id,
+            "start": 0,
+            "end": len(a.text),
+            "passages": json.dumps(passages),
+            "criterion": "RC-BIO",
+            "note": "Across two paragraphs",
+        },
+        follow_redirects=True,
+    )
+    assert "2 findings added, one per passage" in response.get_data(as_text=True)
+    manual = list(
+        db.session.scalars(
+            sa.select(Finding).where(Finding.source == "manual").order_by(Finding.id)
+        )
+    )
+    assert [(f.segment_id, f.start, f.end) for f in manual] == [
+        (a.id, 0, len(a.text)),
+        (b.id, 0, 5),
+    ]
+    assert all(f.note == "Across two paragraphs" for f in manual)
+    assert len(_audit("finding.add_manual")) == 2
+
+
+def test_a_selection_over_too_many_or_foreign_segments_adds_nothing(
+    client, auth, world
+):
+    auth.login(world.coach.email)
+    own = db.session.scalar(
+        sa.select(Segment).where(Segment.version_id == world.version.id)
+    )
+    foreign = db.session.scalar(
+        sa.select(Segment).where(Segment.version_id == world.other_version.id)
+    )
+    url = f"/versions/{world.version.id}/findings"
+    token = auth.csrf_token(f"/versions/{world.version.id}/review")
+    base = {
+        "csrf_token": token,
+        "segment_id": own.id,
+        "start": 0,
+        "end": 2,
+        "criterion": "RC-BIO",
+    }
+    too_many = [[own.id + i, 0, 1] for i in range(21)]
+    page = client.post(
+        url, data={**base, "passages": json.dumps(too_many)}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "at most 20 findings" in page and "touches 21" in page
+    for passages in (
+        [[own.id, 0, 2], [foreign.id, 0, 2]],  # a foreign segment refuses them all
+        [[own.id, 0, 2], [own.id, 3, 5]],  # one passage per segment
+        [[own.id, 0, 5000]],
+        "not json",
+        [[own.id, "0", 2]],
+    ):
+        client.post(
+            url,
+            data={
+                **base,
+                "passages": passages
+                if isinstance(passages, str)
+                else json.dumps(passages),
+            },
+        )
+    assert _manual_count(world.version.id) == 0
+
+
+def test_pdf_page_images_reserve_their_size(client, auth, world):
+    auth.login(world.coach.email)
+    page = client.get(f"/versions/{world.version.id}/review").get_data(as_text=True)
+    images = re.findall(r'<img src="[^"]*/pages/\d+\.png[^>]*>', page)
+    assert images
+    for img in images:
+        width = int(re.search(r'width="(\d+)"', img).group(1))
+        height = int(re.search(r'height="(\d+)"', img).group(1))
+        assert width == 800 and 1.2 < height / width < 1.5, img
 
 
 def test_glossary_page_lists_the_common_language(client, auth, world):

@@ -36,6 +36,15 @@ class Group:
     page_findings: list[Finding] = field(
         default_factory=list
     )  # PDF: for boxes on the image
+    # PDF: the page's size in points as displayed (rotation applied), so that the page
+    # image reserves its place before it loads
+    page_size: tuple[float, float] | None = None
+
+    def image_height(self, width: int) -> int | None:
+        """The height of this page's image rendered `width` pixels wide."""
+        if not self.page_size or self.page_size[0] <= 0:
+            return None
+        return max(1, round(width * self.page_size[1] / self.page_size[0]))
 
 
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -99,7 +108,23 @@ def build_groups(version: DocumentVersion, findings: list[Finding]) -> list[Grou
         seg_findings = by_segment.get(seg.id, [])
         group.segments.append(SegmentView(seg, pieces_for(seg.text, seg_findings)))
         group.page_findings.extend(f for f in seg_findings if f.rects)
+        if group.page_size is None and seg.geometry:
+            group.page_size = page_size(seg.geometry)
     return groups
+
+
+def page_size(geometry: dict) -> tuple[float, float] | None:
+    """(width, height) of a PDF page as shown, from a segment's `page_box` and `rotation`."""
+    box = geometry.get("page_box")
+    if not box or len(box) != 4:
+        return None
+    left, bottom, right, top = (float(v) for v in box)
+    width, height = abs(right - left), abs(top - bottom)
+    if not width or not height:
+        return None
+    if int(geometry.get("rotation") or 0) % 180 == 90:
+        width, height = height, width
+    return width, height
 
 
 def segment_label(segment: Segment) -> str:

@@ -1,5 +1,6 @@
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -45,6 +46,8 @@ from clinic.storage import StorageError
 from clinic.uploads import accepts_files
 
 PAGE_WIDTHS = (800, 1200)
+# One finding per passage of a selection: a selection across more is a mistake, not a wish.
+MAX_PASSAGES = 20
 
 
 def _upload_files(
@@ -216,6 +219,7 @@ def review(version: DocumentVersion):
         decision_form=DecisionForm(),
         manual_form=manual_form,
         page_widths=PAGE_WIDTHS,
+        max_passages=MAX_PASSAGES,
     )
 
 
@@ -274,26 +278,82 @@ def add_finding(version: DocumentVersion):
             "danger",
         )
         return redirect(back)
-    segment = db.session.get(Segment, form.segment_id.data)
-    if segment is None or segment.version_id != version.id:
-        flash("The selected text is not part of this version.", "danger")
-        return redirect(back)
-    criterion = app_rubric().criteria[form.criterion.data]
     try:
-        finding = reviews.add_manual_finding(
-            current_user,
-            version,
-            segment,
-            form.start.data,
-            form.end.data,
-            criterion,
-            form.note.data,
-        )
+        passages = _passages(form)
+    except ValueError as error:
+        flash(str(error), "danger")
+        return redirect(back)
+    located = []
+    for segment_id, start, end in passages:
+        segment = db.session.get(Segment, segment_id)
+        if segment is None or segment.version_id != version.id:
+            flash("The selected text is not part of this version.", "danger")
+            return redirect(back)
+        if (
+            not (0 <= start < end <= len(segment.text))
+            or not segment.text[start:end].strip()
+        ):
+            flash("Select some text in the document first.", "danger")
+            return redirect(back)
+        located.append((segment, start, end))
+    criterion = app_rubric().criteria[form.criterion.data]
+    added = []
+    try:
+        for segment, start, end in located:
+            added.append(
+                reviews.add_manual_finding(
+                    current_user,
+                    version,
+                    segment,
+                    start,
+                    end,
+                    criterion,
+                    form.note.data,
+                )
+            )
     except ServiceError as error:
         flash(str(error), "danger")
         return redirect(back)
-    flash(f"Finding added: {criterion.title}.", "success")
-    return redirect(back + f"#finding-{finding.id}")
+    if len(added) == 1:
+        flash(f"Finding added: {criterion.title}.", "success")
+    else:
+        flash(
+            f"{len(added)} findings added, one per passage: {criterion.title}.",
+            "success",
+        )
+    return redirect(back + f"#finding-{added[0].id}")
+
+
+def _passages(form: ManualFindingForm) -> list[tuple[int, int, int]]:
+    """The selected passages: the `passages` field (JSON [[segment, start, end], ...],
+    one per segment a selection touched) or else the single segment_id/start/end."""
+    raw = request.form.get("passages", "").strip()
+    if not raw:
+        return [(form.segment_id.data, form.start.data, form.end.data)]
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if (
+        not isinstance(data, list)
+        or not data
+        or not all(
+            isinstance(p, list)
+            and len(p) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in p)
+            for p in data
+        )
+    ):
+        raise ValueError("Select text in the document to add a finding.")
+    if len(data) > MAX_PASSAGES:
+        raise ValueError(
+            f"A selection can add at most {MAX_PASSAGES} findings, one per "
+            f"paragraph or line; this one touches {len(data)}. Select fewer."
+        )
+    passages = list(dict.fromkeys(tuple(p) for p in data))
+    if len({p[0] for p in passages}) != len(passages):
+        raise ValueError("Select text in the document to add a finding.")
+    return passages
 
 
 @bp.get("/glossary")

@@ -26,8 +26,38 @@
     current = cards.indexOf(card);
     const marks = marksFor(card.dataset.id);
     marks.forEach(function (m) { m.classList.add("active"); });
-    if (marks.length) marks[0].scrollIntoView({ block: "center", behavior: "smooth" });
+    if (marks.length) reveal(marks[0]);
     if (focusCard) { card.focus({ preventScroll: true }); card.scrollIntoView({ block: "nearest" }); }
+  }
+
+  // Bring a highlight to the middle of the document pane. Page images load lazily: their
+  // size is reserved from the PDF's page box, but an image without one (or a late font)
+  // can still move things, so scroll again when the target page's image has loaded, and
+  // when other images load in the next few seconds, until the reader scrolls themself.
+  const docPane = document.getElementById("doc-pane");
+  let pending = null;
+  function reveal(mark) {
+    const far = Math.abs(mark.getBoundingClientRect().top - window.innerHeight / 2) > 2 * window.innerHeight;
+    mark.scrollIntoView({ block: "center", behavior: far ? "auto" : "smooth" });
+    const figure = mark.closest(".page-figure");
+    const img = figure && figure.querySelector("img");
+    pending = { mark: mark, until: Date.now() + 4000 };
+    if (img && !img.complete) {
+      img.loading = "eager";
+      img.addEventListener("load", function () {
+        if (pending && pending.mark === mark) mark.scrollIntoView({ block: "center" });
+      }, { once: true });
+    }
+  }
+  if (docPane) {
+    docPane.addEventListener("load", function (e) {
+      if (e.target.tagName !== "IMG" || !pending) return;
+      if (Date.now() > pending.until) { pending = null; return; }
+      pending.mark.scrollIntoView({ block: "center" });
+    }, true);
+    ["wheel", "touchmove", "keydown", "mousedown"].forEach(function (type) {
+      docPane.addEventListener(type, function () { pending = null; }, { passive: true });
+    });
   }
 
   function step(delta) {
@@ -133,33 +163,71 @@
     if (card) select(card, true);
   }
 
-  // Manual findings from a text selection inside one segment
+  // Manual findings from a text selection: one finding per segment the selection touches
   const form = document.getElementById("manual-form");
   if (!form) return;
+  const maxPassages = parseInt(form.dataset.maxPassages, 10) || 20;
   function offsetIn(seg, node, offset) {
     const range = document.createRange();
     range.setStart(seg, 0);
     range.setEnd(node, offset);
     return range.toString().length;
   }
+  function passagesOf(range) {
+    const out = [];
+    docPane.querySelectorAll(".seg").forEach(function (seg) {
+      if (!range.intersectsNode(seg)) return;
+      const text = seg.textContent;
+      let start = seg.contains(range.startContainer) ? offsetIn(seg, range.startContainer, range.startOffset) : 0;
+      let end = seg.contains(range.endContainer) ? offsetIn(seg, range.endContainer, range.endOffset) : text.length;
+      while (start < end && /\s/.test(text[start])) start += 1;
+      while (end > start && /\s/.test(text[end - 1])) end -= 1;
+      if (end > start) out.push({ seg: seg, start: start, end: end, text: text.slice(start, end) });
+    });
+    return out;
+  }
   function onSelect() {
     const sel = window.getSelection();
     if (!sel || sel.rangeCount === 0 || sel.isCollapsed) return;
     const range = sel.getRangeAt(0);
-    const a = range.startContainer.parentElement && range.startContainer.parentElement.closest(".seg");
-    const b = range.endContainer.parentElement && range.endContainer.parentElement.closest(".seg");
-    if (!a || a !== b) return;
-    const start = offsetIn(a, range.startContainer, range.startOffset);
-    const end = offsetIn(a, range.endContainer, range.endOffset);
-    if (end <= start || !a.textContent.slice(start, end).trim()) return;
-    form.querySelector("[name=segment_id]").value = a.dataset.segmentId;
-    form.querySelector("[name=start]").value = start;
-    form.querySelector("[name=end]").value = end;
-    document.getElementById("manual-quote").textContent = a.textContent.slice(start, end);
+    if (!docPane.contains(range.commonAncestorContainer)) return;
+    const passages = passagesOf(range);
+    if (!passages.length) return;
+    const first = passages[0];
+    form.querySelector("[name=segment_id]").value = first.seg.dataset.segmentId;
+    form.querySelector("[name=start]").value = first.start;
+    form.querySelector("[name=end]").value = first.end;
+    document.getElementById("manual-passages").value = passages.length > 1
+      ? JSON.stringify(passages.map(function (p) { return [parseInt(p.seg.dataset.segmentId, 10), p.start, p.end]; }))
+      : "";
+    const quotes = document.getElementById("manual-quote");
+    quotes.textContent = "";
+    passages.slice(0, maxPassages).forEach(function (p) {
+      const li = document.createElement("li");
+      li.textContent = p.text;
+      quotes.appendChild(li);
+    });
+    const count = document.getElementById("manual-count");
+    count.hidden = passages.length < 2;
+    count.textContent = passages.length + " passages selected: one finding will be added for each.";
+    const tooMany = passages.length > maxPassages;
+    document.getElementById("manual-too-many").hidden = !tooMany;
+    document.getElementById("manual-too-many-n").textContent = passages.length;
+    document.getElementById("manual-submit").disabled = tooMany;
+    document.getElementById("manual-submit").textContent = passages.length > 1 && !tooMany
+      ? "Add " + passages.length + " findings" : "Add finding";
+    // Keep the chosen words visibly marked while the focus is in the form.
+    if (window.CSS && CSS.highlights && window.Highlight) {
+      CSS.highlights.set("manual-selection", new Highlight(range.cloneRange()));
+    }
     form.hidden = false;
   }
-  const pane = document.getElementById("doc-pane");
-  pane.addEventListener("mouseup", onSelect);
-  pane.addEventListener("keyup", function (e) { if (e.shiftKey) onSelect(); });
-  document.getElementById("manual-cancel").addEventListener("click", function () { form.hidden = true; });
+  function closeForm() {
+    form.hidden = true;
+    if (window.CSS && CSS.highlights) CSS.highlights.delete("manual-selection");
+  }
+  docPane.addEventListener("mouseup", onSelect);
+  docPane.addEventListener("keyup", function (e) { if (e.shiftKey) onSelect(); });
+  document.getElementById("manual-cancel").addEventListener("click", closeForm);
+  form.addEventListener("keydown", function (e) { if (e.key === "Escape") closeForm(); });
 })();
