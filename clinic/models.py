@@ -178,8 +178,19 @@ class Clinic(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Who marked the action plan agreed, and whether an admin did it for the directors.
+    plan_agreed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    plan_agreed_at: Mapped[dt.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True)
+    )
+    plan_agreed_on_behalf: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
 
     course: Mapped[Course] = relationship(back_populates="clinics")
+    plan_agreed_by: Mapped[User | None] = relationship()
     coaches: Mapped[list[User]] = relationship(
         secondary=clinic_coaches, back_populates="coached_clinics", order_by="User.name"
     )
@@ -522,6 +533,30 @@ class Comment(db.Model):
     )
 
     finding: Mapped[Finding] = relationship(back_populates="comments")
+    author: Mapped[User | None] = relationship()
+
+
+class InternalNote(db.Model):
+    """A coach's working note on a clinic or one of its findings: directors never see it."""
+
+    __tablename__ = "internal_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
+    # None: a note on the clinic as a whole.
+    finding_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("findings.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
     author: Mapped[User | None] = relationship()
 
 

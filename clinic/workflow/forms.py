@@ -20,6 +20,19 @@ SCORE_CHOICES = choices(
 
 class TransitionForm(FlaskForm):
     to = HiddenField(validators=[DataRequired()])
+    confirm = HiddenField(default="")
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=10_000)])
+    override_reason = TextAreaField(
+        "Reason for overriding the quality gate",
+        validators=[Optional(), Length(max=10_000)],
+    )
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        "Internal note", validators=[DataRequired(), Length(max=10_000)]
+    )
+    submit = SubmitField("Add note")
 
 
 class CommentForm(FlaskForm):

@@ -20,6 +20,7 @@ from clinic.workflow.forms import (
     ActionItemForm,
     ActionStatusForm,
     CommentForm,
+    NoteForm,
     PedagogyForm,
     RevisedForm,
     SessionForm,
@@ -42,18 +43,94 @@ def _clinic_url(clinic: Clinic, anchor: str = "") -> str:
     )
 
 
-@bp.post("/clinics/<int:clinic_id>/transition")
+def _confirm_page(clinic: Clinic, check, form: TransitionForm, status: int = 200):
+    return (
+        render_template(
+            "workflow/transition_confirm.html", clinic=clinic, check=check, form=form
+        ),
+        status,
+    )
+
+
+@bp.route("/clinics/<int:clinic_id>/transition", methods=["GET", "POST"])
 @guard("clinic.transition", clinic=Clinic)
 def transition(clinic: Clinic):
+    """GET: the confirmation step for `?to=`; POST: make the step (guards permitting)."""
     form = TransitionForm()
+    to = request.args.get("to") if request.method == "GET" else form.to.data
+    if not to:
+        flash("Choose the status to move the clinic to.", "danger")
+        return redirect(_clinic_url(clinic))
+    try:
+        check = workflow.check_transition(current_user, clinic, to)
+    except workflow.NotPermitted as error:
+        flash(str(error), "danger")
+        return redirect(_clinic_url(clinic))
+    except ServiceError as error:
+        flash(str(error), "danger")
+        return redirect(_clinic_url(clinic))
+    if request.method == "GET":
+        form.to.data = check.to.value
+        return _confirm_page(clinic, check, form)
+    if not form.validate_on_submit():
+        flash("The form could not be accepted: " + _errors(form), "danger")
+        return _confirm_page(clinic, check, form, 400)
+    try:
+        workflow.transition(
+            current_user,
+            clinic,
+            check.to,
+            confirm=form.confirm.data == "1",
+            reason=form.reason.data,
+            override_reason=form.override_reason.data,
+        )
+    except workflow.TransitionError as error:
+        # A guard refused: show its counts and ask for what it needs, keeping the input.
+        flash(str(error), "danger")
+        return _confirm_page(clinic, check, form, 409)
+    except ServiceError as error:
+        flash(str(error), "danger")
+        return _confirm_page(clinic, check, form, 400)
+    if check.back:
+        flash(
+            f"The clinic stepped back to: {clinic.status.label}. The reason is recorded.",
+            "success",
+        )
+    else:
+        flash(f"The clinic is now: {clinic.status.label}.", "success")
+    return redirect(_clinic_url(clinic))
+
+
+@bp.post("/clinics/<int:clinic_id>/notes")
+@guard("clinic.notes", clinic=Clinic)
+def add_clinic_note(clinic: Clinic):
+    form = NoteForm()
     if form.validate_on_submit():
         try:
-            workflow.transition(current_user, clinic, form.to.data)
+            workflow.add_note(current_user, clinic, form.body.data)
         except ServiceError as error:
             flash(str(error), "danger")
         else:
-            flash(f"The clinic is now: {clinic.status.label}.", "success")
-    return redirect(_clinic_url(clinic))
+            flash("Internal note added (coaches only).", "success")
+    else:
+        flash("Write the note first.", "danger")
+    return redirect(_clinic_url(clinic, "internal-notes"))
+
+
+@bp.post("/findings/<int:finding_id>/notes")
+@guard("finding.note", finding=Finding)
+def add_finding_note(finding: Finding):
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            workflow.add_note(
+                current_user, finding.version.document.clinic, form.body.data, finding
+            )
+        except ServiceError as error:
+            flash(str(error), "danger")
+    else:
+        flash("Write the note first.", "danger")
+    return redirect(_back_to_finding(finding))
 
 
 def _back_to_finding(finding: Finding) -> str:
@@ -288,7 +365,20 @@ def action_plan(clinic: Clinic):
         " ", "-"
     )
     return Response(
-        action_plan_pdf(clinic),
+        action_plan_pdf(clinic, workflow.comments_visible(current_user, clinic)),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@bp.app_template_global()
+def finding_notes(clinic: Clinic | None, findings: list[Finding]) -> dict:
+    """finding id -> its internal notes (one query for a whole review screen).
+
+    Templates call this only where `can('clinic.notes', clinic)` holds."""
+    if clinic is None or not allowed(current_user, "clinic.notes", clinic):
+        return {}
+    out: dict[int, list] = {}
+    for note in workflow.notes_of(clinic, [f.id for f in findings]):
+        out.setdefault(note.finding_id, []).append(note)
+    return out
