@@ -563,35 +563,48 @@ def mark_revised(actor: User, finding: Finding, revised: bool = True) -> Finding
     return finding
 
 
-def score_pedagogy(
-    actor: User,
-    clinic: Clinic,
-    criterion_id: str,
-    score: int | None,
-    notes: str | None,
-    evidence: str | None,
-) -> PedagogyScore:
-    """Score a manual criterion 0-3, or None for N/A."""
+def _check_score(criterion_id: str, score: int | None) -> None:
     from clinic.rubric_cache import app_rubric
 
     if criterion_id not in app_rubric().manual_criteria:
         raise ServiceError(f"{criterion_id} is not a pedagogy criterion of the rubric.")
     if score is not None and score not in (0, 1, 2, 3):
         raise ServiceError("A score is 0, 1, 2 or 3 (or N/A).")
+
+
+def _save_score(
+    actor: User,
+    clinic: Clinic,
+    criterion_id: str,
+    score: int | None,
+    notes: str | None,
+    evidence: str | None,
+    *,
+    only_if_changed: bool = False,
+) -> PedagogyScore | None:
+    """Write one score (checked already) and audit it; no commit."""
+    notes = _text(notes, "Notes", required=False)
+    evidence = _text(evidence, "Evidence", required=False)
     row = db.session.scalar(
         sa.select(PedagogyScore).where(
             PedagogyScore.clinic_id == clinic.id,
             PedagogyScore.criterion_id == criterion_id,
         )
     )
+    if (
+        only_if_changed
+        and row is not None
+        and (row.score, row.notes, row.evidence) == (score, notes, evidence)
+    ):
+        return None
     before = {"score": row.score, "notes": row.notes} if row else None
     if row is None:
         row = PedagogyScore(clinic_id=clinic.id, criterion_id=criterion_id)
         db.session.add(row)
     row.score, row.notes, row.evidence, row.scored_by_id = (
         score,
-        _text(notes, "Notes", required=False),
-        _text(evidence, "Evidence", required=False),
+        notes,
+        evidence,
         actor.id,
     )
     db.session.flush()
@@ -602,8 +615,63 @@ def score_pedagogy(
         before=before,
         after={"criterion": criterion_id, "score": score, "notes": row.notes},
     )
+    return row
+
+
+def score_pedagogy(
+    actor: User,
+    clinic: Clinic,
+    criterion_id: str,
+    score: int | None,
+    notes: str | None,
+    evidence: str | None,
+) -> PedagogyScore:
+    """Score a manual criterion 0-3, or None for N/A."""
+    _check_score(criterion_id, score)
+    row = _save_score(actor, clinic, criterion_id, score, notes, evidence)
     db.session.commit()
     return row
+
+
+def score_pedagogy_all(
+    actor: User,
+    clinic: Clinic,
+    entries: dict[str, tuple[int | None, str | None, str | None]],
+) -> list[PedagogyScore]:
+    """Save several criteria at once (criterion -> (score, notes, evidence)): all of
+    them or, if any is invalid, none (ServiceError naming every problem). Unchanged
+    scores are left as they are (no audit event). Returns the rows written."""
+    problems = []
+    for criterion_id, (score, notes, evidence) in entries.items():
+        try:
+            _check_score(criterion_id, score)
+            _text(notes, "Notes", required=False)
+            _text(evidence, "Evidence", required=False)
+        except ServiceError as error:
+            text = str(error)
+            problems.append(
+                text if text.startswith(criterion_id) else f"{criterion_id}: {text}"
+            )
+    if problems:
+        raise ServiceError("; ".join(problems))
+    written = [
+        row
+        for criterion_id, (score, notes, evidence) in entries.items()
+        if (
+            row := _save_score(
+                actor,
+                clinic,
+                criterion_id,
+                score,
+                notes,
+                evidence,
+                only_if_changed=True,
+            )
+        )
+        is not None
+    ]
+    db.session.commit()
+    return written
 
 
 def _clinic_findings(clinic: Clinic, ids: list[int]) -> list[Finding]:

@@ -79,13 +79,10 @@ class SessionForm(FlaskForm):
 
 
 class PedagogyForm(FlaskForm):
-    criterion_id = HiddenField(validators=[DataRequired()])
-    score = SelectField("Score", choices=SCORE_CHOICES, validators=[Optional()])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)])
-    evidence = TextAreaField(
-        "Evidence (optional)", validators=[Optional(), Length(max=10_000)]
-    )
-    submit = SubmitField("Save score")
+    """The CSRF token of the pedagogy form; its per-criterion fields are named
+    `score-<id>`, `notes-<id>` and `evidence-<id>` (see workflow.routes.score_pedagogy)."""
+
+    submit = SubmitField("Save scores")
 
 
 class ShareForm(FlaskForm):

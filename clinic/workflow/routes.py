@@ -267,46 +267,112 @@ def add_session(clinic: Clinic):
     return redirect(_clinic_url(clinic, "sessions"))
 
 
+def _pedagogy_page(clinic: Clinic, typed: dict | None = None, status: int = 200):
+    """`typed`: criterion -> {score, notes, evidence} as submitted, shown instead of the
+    saved scores when the form comes back with a problem."""
+    scores = {s.criterion_id: s for s in clinic.pedagogy_scores}
+    criteria = list(app_rubric().manual_criteria.values())
+    if typed is None:
+        typed = {
+            c.id: {
+                "score": (
+                    ""
+                    if c.id not in scores
+                    else "na"
+                    if scores[c.id].score is None
+                    else str(scores[c.id].score)
+                ),
+                "notes": (scores[c.id].notes or "") if c.id in scores else "",
+                "evidence": (scores[c.id].evidence or "") if c.id in scores else "",
+            }
+            for c in criteria
+        }
+    return (
+        render_template(
+            "workflow/pedagogy.html",
+            clinic=clinic,
+            criteria=criteria,
+            scores=scores,
+            typed=typed,
+            form=PedagogyForm(),
+            can_score=allowed(current_user, "clinic.coach", clinic),
+            rubric=app_rubric(),
+        ),
+        status,
+    )
+
+
 @bp.get("/clinics/<int:clinic_id>/pedagogy")
 @guard("clinic.view", clinic=Clinic)
 def pedagogy(clinic: Clinic):
-    return render_template(
-        "workflow/pedagogy.html",
-        clinic=clinic,
-        criteria=list(app_rubric().manual_criteria.values()),
-        scores={s.criterion_id: s for s in clinic.pedagogy_scores},
-        can_score=allowed(current_user, "clinic.coach", clinic),
-        rubric=app_rubric(),
-    )
+    return _pedagogy_page(clinic)
+
+
+SCORE_VALUES = {"na": None, "0": 0, "1": 1, "2": 2, "3": 3}
 
 
 @bp.post("/clinics/<int:clinic_id>/pedagogy")
 @guard("clinic.coach", clinic=Clinic)
 def score_pedagogy(clinic: Clinic):
+    """One form for every criterion: `score-<id>`, `notes-<id>`, `evidence-<id>`.
+
+    All of it is saved, or (any problem) nothing is and the form comes back with
+    everything as typed and a message naming each problem."""
     form = PedagogyForm()
+    criteria = app_rubric().manual_criteria
+    saved = {s.criterion_id: s for s in clinic.pedagogy_scores}
+    typed = {
+        cid: {
+            "score": request.form.get(f"score-{cid}", "").strip(),
+            "notes": request.form.get(f"notes-{cid}", ""),
+            "evidence": request.form.get(f"evidence-{cid}", ""),
+        }
+        for cid in criteria
+    }
+    problems = [
+        f"{name.removeprefix('score-')} is not a pedagogy criterion of the rubric."
+        for name in request.form
+        if name.startswith("score-") and name.removeprefix("score-") not in criteria
+    ]
     if not form.validate_on_submit():
-        flash("The score could not be saved: " + _errors(form), "danger")
-    elif not form.score.data:
-        flash("Choose a score or N/A.", "danger")
-    else:
-        score = None if form.score.data == "na" else int(form.score.data)
-        try:
-            workflow.score_pedagogy(
-                current_user,
-                clinic,
-                form.criterion_id.data,
-                score,
-                form.notes.data,
-                form.evidence.data,
-            )
-        except ServiceError as error:
-            flash(str(error), "danger")
+        problems.insert(0, "The form expired; check your input and save again.")
+    entries = {}
+    for cid, value in typed.items():
+        text = (value["notes"] + value["evidence"]).strip()
+        if not value["score"]:
+            if cid in saved:
+                score = saved[cid].score  # a saved score stays; its notes may change
+            elif text:
+                problems.append(f"{cid}: choose a score or N/A to save the notes.")
+                continue
+            else:
+                continue  # not scored, nothing typed
+        elif value["score"] in SCORE_VALUES:
+            score = SCORE_VALUES[value["score"]]
         else:
-            flash(f"Score saved for {form.criterion_id.data}.", "success")
-    return redirect(
-        url_for("workflow.pedagogy", clinic_id=clinic.id)
-        + f"#{form.criterion_id.data or ''}"
-    )
+            problems.append(f"{cid}: a score is 0, 1, 2 or 3 (or N/A).")
+            continue
+        entries[cid] = (score, value["notes"], value["evidence"])
+    if not problems:
+        try:
+            written = workflow.score_pedagogy_all(current_user, clinic, entries)
+        except ServiceError as error:
+            problems.append(str(error))
+    if problems:
+        flash(
+            "Nothing was saved: " + " ".join(problems) + " Everything you typed is "
+            "still in the form.",
+            "danger",
+        )
+        return _pedagogy_page(clinic, typed, 400)
+    if written:
+        flash(
+            "Scores saved: " + ", ".join(r.criterion_id for r in written) + ".",
+            "success",
+        )
+    else:
+        flash("No score changed.", "info")
+    return redirect(url_for("workflow.pedagogy", clinic_id=clinic.id))
 
 
 @bp.route("/self-check", methods=["GET", "POST"])

@@ -337,7 +337,10 @@ def test_2_coach_reviews_with_keyboard_and_mouse(server, login, screenshot):
     section.get_by_label(re.compile(r"^2 —")).check()
     section.get_by_label("Notes").fill("Cases mostly show patients as individuals.")
     assert_accessible(page, "pedagogy page, coach")
-    section.get_by_role("button", name=f"Save {criterion_id}").click()
+    page.get_by_role("button", name="Save scores").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        f"Scores saved: {criterion_id}."
+    )
     section = page.locator(f"section#{criterion_id}")
     expect(section.locator("h2 .badge")).to_have_text("2 / 3")
     expect(section).to_contain_text("Cases mostly show patients as individuals.")
