@@ -13,10 +13,6 @@ from wtforms.validators import DataRequired, Length, Optional
 from clinic.admin.forms import MultiCheckboxField, choices
 from clinic.models import ActionStatus
 
-SCORE_CHOICES = choices(
-    [("", "Not scored"), ("na", "N/A"), ("0", "0"), ("1", "1"), ("2", "2"), ("3", "3")]
-)
-
 
 class TransitionForm(FlaskForm):
     to = HiddenField(validators=[DataRequired()])
