@@ -33,12 +33,15 @@ def clinic_of(obj: Any) -> int | None:
         Document,
         DocumentVersion,
         Finding,
+        InternalNote,
         PedagogyScore,
     )
 
     if isinstance(obj, Clinic):
         return obj.id
-    if isinstance(obj, (ActionItem, CoachingSession, PedagogyScore, Document)):
+    if isinstance(
+        obj, (ActionItem, CoachingSession, PedagogyScore, Document, InternalNote)
+    ):
         return obj.clinic_id
     if isinstance(obj, DocumentVersion):
         return obj.document.clinic_id
@@ -80,6 +83,8 @@ def record(
 
 DESCRIPTIONS = {
     "comment.add": "commented on a finding",
+    "note.add": "added an internal note",
+    "clinic.gate_override": "overrode the quality gate: {reason}",
     "finding.confirm": "confirmed a finding",
     "finding.dismiss": "dismissed a finding",
     "finding.severity": "changed a finding's severity",
@@ -100,6 +105,12 @@ def describe(event: AuditEvent) -> str:
         from clinic.models import ClinicStatus
 
         return f"moved the clinic to {ClinicStatus((event.after or {}).get('status', 'draft')).label.lower()}"
+    if event.action == "clinic.step_back":
+        from clinic.models import ClinicStatus
+
+        after = event.after or {}
+        label = ClinicStatus(after.get("status", "draft")).label.lower()
+        return f"stepped the clinic back to {label}: {after.get('reason', '')}"
     template = DESCRIPTIONS.get(event.action, event.action)
     try:
         return template.format(**(event.after or {}))

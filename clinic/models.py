@@ -172,19 +172,25 @@ class Clinic(db.Model):
     )
     academic_year: Mapped[str] = mapped_column(sa.String(7))
     status: Mapped[ClinicStatus] = _enum_column(ClinicStatus, ClinicStatus.DRAFT)
-    # With two or more coaches, the lead coach settles findings on which they differ.
-    lead_coach_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
     created_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), default=utcnow
     )
     updated_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Who marked the action plan agreed, and whether an admin did it for the directors.
+    plan_agreed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    plan_agreed_at: Mapped[dt.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True)
+    )
+    plan_agreed_on_behalf: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
 
     course: Mapped[Course] = relationship(back_populates="clinics")
-    lead_coach: Mapped[User | None] = relationship(foreign_keys=[lead_coach_id])
+    plan_agreed_by: Mapped[User | None] = relationship()
     coaches: Mapped[list[User]] = relationship(
         secondary=clinic_coaches, back_populates="coached_clinics", order_by="User.name"
     )
@@ -446,15 +452,6 @@ class Finding(db.Model):
     resolved_in_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("document_versions.id", ondelete="SET NULL")
     )
-    # The coach who is to look at this finding (a coach of the clinic).
-    assigned_to_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    # The lead coach settled the coaches' differing decisions (see FindingDecision).
-    settled_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
-    settled_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     version: Mapped[DocumentVersion] = relationship(
         back_populates="findings", foreign_keys=[version_id]
@@ -463,13 +460,6 @@ class Finding(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     revised_by: Mapped[User | None] = relationship(foreign_keys=[revised_by_id])
-    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
-    settled_by: Mapped[User | None] = relationship(foreign_keys=[settled_by_id])
-    coach_decisions: Mapped[list[FindingDecision]] = relationship(
-        back_populates="finding",
-        order_by="FindingDecision.decided_at",
-        cascade="all, delete-orphan",
-    )
     previous: Mapped[Finding | None] = relationship(
         remote_side=[id], foreign_keys=[previous_id]
     )
@@ -482,32 +472,6 @@ class Finding(db.Model):
         from clinic.ingest import Location
 
         return Location.from_dict(self.location).label()
-
-
-class FindingDecision(db.Model):
-    """One coach's own decision on a finding: with two coaches, where they differ shows."""
-
-    __tablename__ = "finding_decisions"
-    __table_args__ = (
-        sa.UniqueConstraint(
-            "finding_id", "coach_id", name="uq_finding_decisions_coach"
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    finding_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("findings.id", ondelete="CASCADE"), index=True
-    )
-    coach_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    status: Mapped[FindingStatus] = _enum_column(FindingStatus, FindingStatus.OPEN)
-    dismiss_reason: Mapped[DismissReason | None] = _enum_column(DismissReason, None)
-    comment: Mapped[str | None] = mapped_column(sa.Text)
-    decided_at: Mapped[dt.datetime] = mapped_column(
-        sa.DateTime(timezone=True), default=utcnow
-    )
-
-    finding: Mapped[Finding] = relationship(back_populates="coach_decisions")
-    coach: Mapped[User] = relationship()
 
 
 class ActionStatus(str, enum.Enum):
@@ -569,6 +533,30 @@ class Comment(db.Model):
     )
 
     finding: Mapped[Finding] = relationship(back_populates="comments")
+    author: Mapped[User | None] = relationship()
+
+
+class InternalNote(db.Model):
+    """A coach's working note on a clinic or one of its findings: directors never see it."""
+
+    __tablename__ = "internal_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
+    # None: a note on the clinic as a whole.
+    finding_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("findings.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
     author: Mapped[User | None] = relationship()
 
 

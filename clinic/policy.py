@@ -113,6 +113,20 @@ def _can_discuss_clinic(user, clinic: Clinic | None) -> bool:
     )
 
 
+def _can_read_comments(user, clinic: Clinic | None) -> bool:
+    """Coach comments are private to the clinic's coaches (and admins) until feedback
+    is shared; then the course's directors and the deans read them too."""
+    if clinic is None:
+        return False
+    if _can_review_clinic(user, clinic):
+        return True
+    return (
+        _can_view_clinic(user, clinic)
+        and user.role in (Role.DIRECTOR, Role.DEAN)
+        and _feedback_shared(clinic)
+    )
+
+
 def _is_course_director(user, clinic: Clinic | None) -> bool:
     return (
         clinic is not None
@@ -147,6 +161,12 @@ RULES: dict[str, Rule] = {
     "finding.decide": _via_finding(_via_version(_document_rule(_can_review_clinic))),
     "finding.view": _via_finding(_via_version(_document_rule(_can_view_clinic))),
     "finding.comment": lambda user, f: _can_discuss_clinic(user, _finding_clinic(f)),
+    # Reading comment threads (pages, API, action plan): see _can_read_comments.
+    "clinic.comments": _can_read_comments,
+    "finding.comments": lambda user, f: _can_read_comments(user, _finding_clinic(f)),
+    # Coaches' internal notes: the clinic's coaches and admins, never directors or deans.
+    "clinic.notes": _can_review_clinic,
+    "finding.note": lambda user, f: _can_review_clinic(user, _finding_clinic(f)),
     "finding.mark_revised": lambda user, f: (
         _is_course_director(user, _finding_clinic(f))
         and _feedback_shared(_finding_clinic(f))

@@ -41,6 +41,9 @@ EXPECTED_API: dict[str, tuple[dict, dict]] = {
     "api.finding": SCOPED,
     "api.update_finding": REVIEWERS,
     "api.add_comment": REVIEWERS,
+    # Coaches' internal notes: never directors or deans, at any state.
+    "api.notes": REVIEWERS,
+    "api.add_clinic_note": REVIEWERS,
     "api.add_finding": REVIEWERS,
     "api.action_items": SCOPED,
     "api.create_action_item": REVIEWERS,
@@ -228,6 +231,11 @@ def _valid_writes(world) -> list[tuple[str, str, dict]]:
         ),
         (
             "POST",
+            f"/api/v1/clinics/{world.clinic.id}/notes",
+            {"json": {"body": "Internal", "finding_id": world.finding.id}},
+        ),
+        (
+            "POST",
             f"/api/v1/clinics/{world.clinic.id}/findings",
             {
                 "json": {
@@ -301,3 +309,58 @@ def test_a_coach_of_another_clinic_sees_nothing_of_this_one(client, world):
         f"/api/v1/findings/{world.finding.id}",
     ):
         assert call(client, "GET", url, plaintext).status_code == 403
+
+
+# (reader, clinic status) -> (reads the comment, reads the internal notes); see test_authz.
+PRIVACY_API = {
+    ("coach", "in_review"): (True, True),
+    ("coach", "feedback_shared"): (True, True),
+    ("admin", "in_review"): (True, True),
+    ("admin", "feedback_shared"): (True, True),
+    ("director", "in_review"): (False, False),
+    ("director", "feedback_shared"): (True, False),
+    ("dean", "in_review"): (False, False),
+    ("dean", "feedback_shared"): (True, False),
+}
+
+
+@pytest.mark.parametrize(("role", "status"), sorted(PRIVACY_API))
+def test_comment_and_note_privacy_in_the_api(client, world, role, status):
+    from clinic.models import ClinicStatus
+
+    setup_api_world(world)
+    world.clinic.status = ClinicStatus.IN_REVIEW
+    db.session.commit()
+    workflow.add_comment(world.coach, world.finding, "Private until shared")
+    workflow.add_note(world.coach, world.clinic, "Never for directors", world.finding)
+    workflow.add_note(world.coach, world.clinic, "Clinic-wide, never for directors")
+    world.clinic.status = ClinicStatus(status)
+    db.session.commit()
+    sees_comment, sees_notes = PRIVACY_API[(role, status)]
+    token = world.tokens[role]
+    finding = call(client, "GET", f"/api/v1/findings/{world.finding.id}", token)
+    assert finding.status_code == 200
+    body = finding.get_json()
+    assert body["comments_visible"] is sees_comment
+    assert [c["body"] for c in body["comments"]] == (
+        ["Private until shared"] if sees_comment else []
+    )
+    assert ("internal_notes" in body) is sees_notes
+    assert ("Never for directors" in str(body)) is sees_notes
+    clinic = call(client, "GET", f"/api/v1/clinics/{world.clinic.id}", token)
+    assert clinic.get_json()["comments_visible"] is sees_comment
+    notes = call(client, "GET", f"/api/v1/clinics/{world.clinic.id}/notes", token)
+    assert notes.status_code == (200 if sees_notes else 403)
+    if sees_notes:
+        assert {n["body"] for n in notes.get_json()["notes"]} == {
+            "Never for directors",
+            "Clinic-wide, never for directors",
+        }
+    added = call(
+        client,
+        "POST",
+        f"/api/v1/clinics/{world.clinic.id}/notes",
+        token,
+        json={"body": "Another"},
+    )
+    assert added.status_code == (201 if sees_notes else 403)

@@ -64,6 +64,9 @@ EXPECTED.update(
         # Directors join the discussion only once feedback is shared (the world's clinic is a draft).
         "workflow.comment": REVIEWERS,
         "workflow.mark_revised": (NOBODY, NOBODY),
+        # Coaches' internal notes: never directors or deans, at any state.
+        "workflow.add_clinic_note": REVIEWERS,
+        "workflow.add_finding_note": REVIEWERS,
         "workflow.new_action_item": REVIEWERS,
         "workflow.action_item_status": UPLOADERS,  # the owning director may update their item
         "workflow.add_session": REVIEWERS,
@@ -263,3 +266,83 @@ def test_coach_home_lists_only_assigned_clinics(client, auth, world):
     page = client.get("/").get_data(as_text=True)
     assert "NEPH 610" in page
     assert "CARD 630" not in page
+
+
+# --- what each role reads of the coach's comment and internal notes, before and after
+# feedback is shared (the content of allowed pages, not only their status codes).
+COMMENT = "Coach thinking aloud: the eGFR slide needs a rewrite"
+FINDING_NOTE = "Internal: the director pushed back on this last year"
+CLINIC_NOTE = "Internal: pair this clinic with the nephrology retreat"
+# (reader, clinic status) -> (sees the comment, sees the internal notes)
+PRIVACY = {
+    ("coach", "in_review"): (True, True),
+    ("coach", "feedback_shared"): (True, True),
+    ("admin", "in_review"): (True, True),
+    ("admin", "feedback_shared"): (True, True),
+    ("director", "in_review"): (False, False),
+    ("director", "feedback_shared"): (True, False),
+    ("dean", "in_review"): (False, False),
+    ("dean", "feedback_shared"): (True, False),
+}
+
+
+def _private_world(world, status):
+    from clinic.extensions import db
+    from clinic.models import ClinicStatus
+    from clinic.services import workflow
+
+    world.clinic.status = ClinicStatus.IN_REVIEW
+    db.session.commit()
+    workflow.add_comment(world.coach, world.finding, COMMENT)
+    workflow.add_note(world.coach, world.clinic, FINDING_NOTE, world.finding)
+    workflow.add_note(world.coach, world.clinic, CLINIC_NOTE)
+    world.clinic.status = ClinicStatus(status)
+    db.session.commit()
+
+
+@pytest.mark.parametrize(("role", "status"), sorted(PRIVACY))
+def test_comment_and_note_privacy_on_pages(client, auth, world, role, status):
+    _private_world(world, status)
+    sees_comment, sees_notes = PRIVACY[(role, status)]
+    auth.login(world.users[role].email)
+    review = client.get(f"/versions/{world.version.id}/review")
+    clinic = client.get(f"/clinics/{world.clinic.id}")
+    assert review.status_code == clinic.status_code == 200
+    review_html, clinic_html = (
+        review.get_data(as_text=True),
+        clinic.get_data(as_text=True),
+    )
+    assert (COMMENT in review_html) is sees_comment
+    assert (FINDING_NOTE in review_html) is sees_notes
+    assert (CLINIC_NOTE in clinic_html) is sees_notes
+    assert ("Internal notes" in review_html + clinic_html) is sees_notes
+    plan = client.get(f"/clinics/{world.clinic.id}/action-plan.pdf")
+    if plan.status_code == 200:
+        import io
+
+        from pypdf import PdfReader
+
+        text = " ".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(plan.data)).pages
+        )
+        assert FINDING_NOTE not in text and CLINIC_NOTE not in text
+
+
+@pytest.mark.parametrize("status", ["in_review", "feedback_shared"])
+def test_notes_cannot_be_written_by_directors_or_deans(client, auth, world, status):
+    from clinic.extensions import db
+    from clinic.models import ClinicStatus, InternalNote
+
+    world.clinic.status = ClinicStatus(status)
+    db.session.commit()
+    for user in (world.director, world.dean, world.other_coach):
+        auth.login(user.email)
+        token = auth.csrf_token("/")
+        for url in (
+            f"/clinics/{world.clinic.id}/notes",
+            f"/findings/{world.finding.id}/notes",
+        ):
+            response = client.post(url, data={"csrf_token": token, "body": "x"})
+            assert response.status_code == 403, (user.role, url)
+        auth.logout()
+    assert db.session.query(InternalNote).count() == 0

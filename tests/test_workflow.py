@@ -23,9 +23,14 @@ def _post(client, auth, url, page, **data):
     return client.post(url, data={"csrf_token": auth.csrf_token(page), **data})
 
 
-def _move(client, auth, clinic, to):
+def _move(client, auth, clinic, to, **extra):
     return _post(
-        client, auth, f"/clinics/{clinic.id}/transition", f"/clinics/{clinic.id}", to=to
+        client,
+        auth,
+        f"/clinics/{clinic.id}/transition",
+        f"/clinics/{clinic.id}",
+        to=to,
+        **extra,
     )
 
 
@@ -43,8 +48,17 @@ def test_the_whole_workflow_by_the_right_roles(client, auth, world):
         assert world.clinic.status.value == src
         auth.login(getattr(world, role).email)
         page = client.get(f"/clinics/{world.clinic.id}").get_data(as_text=True)
-        assert f'value="{to}"' in page  # the button for the next step is there
-        _move(client, auth, world.clinic, to)
+        # The button for the next step is there (a link to its confirmation step when
+        # a guard asks for one: the world's findings are still open).
+        assert f'value="{to}"' in page or f"to={to}" in page
+        _move(
+            client,
+            auth,
+            world.clinic,
+            to,
+            confirm="1",
+            override_reason="Agreed in session",
+        )
         db.session.refresh(world.clinic)
         assert world.clinic.status.value == to
         auth.logout()
@@ -159,31 +173,95 @@ def test_empty_comment_is_refused(client, auth, world):
 
 def test_pedagogy_scores_with_guidance(client, auth, world):
     auth.login(world.coach.email)
-    page = client.get(f"/clinics/{world.clinic.id}/pedagogy").get_data(as_text=True)
-    assert "M1" in page and "M10" in page and 'value="na"' in page
     url = f"/clinics/{world.clinic.id}/pedagogy"
-    _post(
+    page = client.get(url).get_data(as_text=True)
+    assert "M1" in page and "M10" in page and 'value="na"' in page
+    assert page.count("Save scores") == 1  # one form for every criterion
+    response = _post(
         client,
         auth,
         url,
         url,
-        criterion_id="M2",
-        score="2",
-        notes="Names racism in week 3 only",
+        **{
+            "score-M2": "2",
+            "notes-M2": "Names racism in week 3 only",
+            "score-M9": "na",
+        },
     )
-    _post(client, auth, url, url, criterion_id="M9", score="na")
-    _post(client, auth, url, url, criterion_id="M99", score="1")
-    _post(client, auth, url, url, criterion_id="M3", score="7")
+    assert response.status_code == 302
     scores = {s.criterion_id: s.score for s in world.clinic.pedagogy_scores}
     assert scores == {"M2": 2, "M9": None}
     page = client.get(url).get_data(as_text=True)
+    assert "Scores saved: M2, M9." in page
     assert "Names racism in week 3 only" in page and "2 / 3" in page and "N/A" in page
     auth.logout()
     auth.login(world.director.email)
-    assert "Save M1" not in client.get(url).get_data(as_text=True)
-    assert (
-        _post(client, auth, url, url, criterion_id="M1", score="3").status_code == 403
+    assert "Save scores" not in client.get(url).get_data(as_text=True)
+    assert _post(client, auth, url, url, **{"score-M1": "3"}).status_code == 403
+
+
+def test_pedagogy_saves_every_criterion_in_one_submit(client, auth, world):
+    auth.login(world.coach.email)
+    url = f"/clinics/{world.clinic.id}/pedagogy"
+    _post(client, auth, url, url, **{"score-M1": "1", "notes-M1": "First pass"})
+    response = _post(
+        client,
+        auth,
+        url,
+        url,
+        **{
+            "score-M1": "1",
+            "notes-M1": "First pass",  # unchanged: no new audit event
+            "score-M3": "3",
+            "notes-M3": "Structural racism named as a cause",
+            "evidence-M3": "Week 2 slides 4-6",
+            "score-M4": "0",
+        },
     )
+    assert response.status_code == 302
+    rows = {s.criterion_id: s for s in world.clinic.pedagogy_scores}
+    assert {k: r.score for k, r in rows.items()} == {"M1": 1, "M3": 3, "M4": 0}
+    assert rows["M3"].evidence == "Week 2 slides 4-6"
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "pedagogy.score")
+    )
+    assert [e.after["criterion"] for e in events] == ["M1", "M3", "M4"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"score-M3": "7"}, "M3: a score is 0, 1, 2 or 3 (or N/A)."),
+        ({"notes-M3": "Notes but no score"}, "M3: choose a score or N/A"),
+        ({"score-M99": "1"}, "M99 is not a pedagogy criterion of the rubric."),
+        ({"score-M3": "2", "notes-M3": "x" * 10_001}, "M3: Notes is too long"),
+    ],
+)
+def test_pedagogy_problem_saves_nothing_and_keeps_what_was_typed(
+    client, auth, world, bad, message
+):
+    auth.login(world.coach.email)
+    url = f"/clinics/{world.clinic.id}/pedagogy"
+    typed = {
+        "score-M2": "2",
+        "notes-M2": "Typed & kept <b>as text</b>",
+        "evidence-M5": "Syllabus p. 3",
+        "score-M5": "na",
+        **bad,
+    }
+    response = _post(client, auth, url, url, **typed)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Nothing was saved:" in page and message in page
+    assert "Everything you typed is still in the form." in page
+    assert world.clinic.pedagogy_scores == []
+    # Every criterion comes back as typed (escaped), not only the one with the problem.
+    assert 'id="M2-2" value="2" checked' in page
+    assert 'id="M5-na" value="na" checked' in page
+    assert "Typed &amp; kept &lt;b&gt;as text&lt;/b&gt;</textarea>" in page
+    assert "Syllabus p. 3</textarea>" in page
+    if "notes-M3" in bad and len(bad["notes-M3"]) < 100:
+        assert f"{bad['notes-M3']}</textarea>" in page
 
 
 def test_action_item_from_a_confirmed_finding(client, auth, world):

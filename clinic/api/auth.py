@@ -74,7 +74,14 @@ def _error(status: int, code: str, message: str):
 
 @bp.errorhandler(TransitionError)
 def illegal_transition(error: TransitionError):
-    return _error(409, "illegal_transition", str(error))
+    from flask import jsonify
+
+    body = {"error": error.code, "message": str(error)}
+    if error.counts or error.needs:
+        body.update(counts=error.counts, needs=error.needs)
+    response = jsonify(body)
+    response.status_code = 409
+    return response
 
 
 @bp.errorhandler(NotPermitted)

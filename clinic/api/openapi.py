@@ -133,6 +133,28 @@ SCHEMAS: dict[str, dict] = {
                 ["documents", "next_steps"],
                 documents=_list_of("DocumentSummary"),
                 next_steps={"type": "array", "items": _enum(ClinicStatus)},
+                back_step={
+                    **_nullable(_enum(ClinicStatus)),
+                    "description": "The status this user may step the clinic back to "
+                    "(one state, with a `reason`), if any.",
+                },
+                plan_agreed=_nullable(
+                    _obj(
+                        ["by", "at", "on_behalf_of_directors"],
+                        by=_nullable(_ref("User")),
+                        at=DATETIME,
+                        on_behalf_of_directors={
+                            **BOOL,
+                            "description": "An admin marked it agreed for the "
+                            "course's directors.",
+                        },
+                    )
+                ),
+                comments_visible={
+                    **BOOL,
+                    "description": "Whether this user reads the coach comment "
+                    "threads (directors and deans: once feedback is shared).",
+                },
                 decisions_visible=BOOL,
                 action_items_url=STR,
                 pedagogy_url=STR,
@@ -140,7 +162,80 @@ SCHEMAS: dict[str, dict] = {
         ]
     },
     "ClinicList": _obj(["clinics"], clinics=_list_of("Clinic")),
-    "Transition": _obj(["to"], to=_enum(ClinicStatus)),
+    "Transition": _obj(
+        ["to"],
+        to={
+            **_enum(ClinicStatus),
+            "description": "The next status, or the previous one to step back.",
+        },
+        confirm={
+            **BOOL,
+            "description": "Share feedback although findings are still open, or "
+            "close although action items are still open.",
+        },
+        reason={
+            **STR,
+            "description": "Required to step back one state (audited); for an admin "
+            "marking the plan agreed on the directors' behalf, an optional note.",
+        },
+        override_reason={
+            **STR,
+            "description": "A coach's reason to share feedback although "
+            "high-severity findings are open (the quality gate; audited). Also "
+            "counts as `confirm`.",
+        },
+    ),
+    "TransitionRefused": {
+        "allOf": [
+            _ref("Error"),
+            {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "string",
+                        "enum": [
+                            "illegal_transition",
+                            "confirmation_required",
+                            "quality_gate",
+                        ],
+                    },
+                    "counts": {
+                        **COUNTER,
+                        "description": "Open findings (`open`, `high`, `medium`, "
+                        "`low`, `analysing`) or open action items "
+                        "(`open_action_items`, `not_started`, `in_progress`, "
+                        "`overdue`).",
+                    },
+                    "needs": {
+                        "type": "array",
+                        "items": {
+                            "type": "string",
+                            "enum": ["confirm", "override_reason"],
+                        },
+                        "description": "What to add to the request to go through.",
+                    },
+                },
+            },
+        ]
+    },
+    "InternalNoteCreate": _obj(
+        ["body"],
+        body=STR,
+        finding_id={
+            "type": "integer",
+            "description": "A finding of the clinic; leave out for a note on the clinic.",
+        },
+    ),
+    "InternalNote": _obj(
+        ["id", "clinic_id", "body"],
+        id=INT,
+        clinic_id=INT,
+        finding_id=_nullable(INT),
+        author=_nullable(_ref("User")),
+        body=STR,
+        created_at=DATETIME,
+    ),
+    "InternalNoteList": _obj(["notes"], notes=_list_of("InternalNote")),
     "Upload": {
         "type": "object",
         "required": ["file"],
@@ -284,7 +379,17 @@ SCHEMAS: dict[str, dict] = {
         comment=_nullable(STR),
         decided_by=_nullable(_ref("User")),
         decided_at=_nullable(DATETIME),
+        comments_visible={
+            **BOOL,
+            "description": "False for directors and deans before feedback is shared: "
+            "`comments` is then empty.",
+        },
         comments=_list_of("Comment"),
+        internal_notes={
+            **_list_of("InternalNote"),
+            "description": "Coaches' notes on this finding: present only for the "
+            "clinic's coaches and admins, never for directors or deans.",
+        },
     ),
     "FindingList": _obj(
         ["document_id", "version", "version_id", "findings"],
@@ -498,11 +603,24 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "ok": (200, "ClinicDetail"),
     },
     "api.transition": {
-        "summary": "Move the clinic to its next status",
+        "summary": "Move the clinic to its next status, or back one with a reason",
         "tag": "clinics",
         "body": "Transition",
         "ok": (200, "ClinicDetail"),
         "errors": (409,),
+        "error_schemas": {409: "TransitionRefused"},
+    },
+    "api.notes": {
+        "summary": "The clinic's internal notes (its coaches and admins only)",
+        "tag": "clinics",
+        "ok": (200, "InternalNoteList"),
+    },
+    "api.add_clinic_note": {
+        "summary": "Add an internal note on the clinic or one of its findings "
+        "(directors and deans never see them)",
+        "tag": "clinics",
+        "body": "InternalNoteCreate",
+        "ok": (201, "InternalNote"),
     },
     "api.upload": {
         "summary": "Upload a file (a new document, or a new version with document_id)",
@@ -599,7 +717,8 @@ ERROR_TEXT = {
     401: "No valid API token",
     403: "Not allowed for this user",
     404: "No such object",
-    409: "Not a legal transition from the clinic's current status",
+    409: "Refused: not a legal step from the clinic's current status, or a guard "
+    "asks for `confirm` or `override_reason` (see `counts` and `needs`)",
     413: (
         "The upload is too large: the file is over the per-file limit "
         "(`file_too_large`), or the request over the limit for one upload"
@@ -673,10 +792,11 @@ def _operation(app: Flask, rule, method: str) -> dict:
         op["security"] = []
     if rule.arguments:
         errors.add(404)
+    error_schemas = spec.get("error_schemas", {})
     for code in sorted(errors):
         responses[str(code)] = {
             "description": ERROR_TEXT[code],
-            "content": _json(_ref("Error")),
+            "content": _json(_ref(error_schemas.get(code, "Error"))),
         }
     op["responses"] = responses
     return op

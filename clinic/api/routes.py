@@ -231,9 +231,19 @@ def create_clinic():
 
 def _clinic_detail(clinic: Clinic) -> dict:
     out = s.clinic(clinic)
+    back = workflow.back_step(current_user, clinic)
     out.update(
         documents=[s.document_summary(d) for d in clinic.documents],
         next_steps=[to.value for to in workflow.next_steps(current_user, clinic)],
+        back_step=back.value if back else None,
+        plan_agreed=None
+        if clinic.plan_agreed_at is None
+        else {
+            "by": s.user(clinic.plan_agreed_by),
+            "at": s.iso(clinic.plan_agreed_at),
+            "on_behalf_of_directors": clinic.plan_agreed_on_behalf,
+        },
+        comments_visible=workflow.comments_visible(current_user, clinic),
         decisions_visible=workflow.decisions_visible(current_user, clinic),
         action_items_url=url_for("api.action_items", clinic_id=clinic.id),
         pedagogy_url=url_for("api.pedagogy", clinic_id=clinic.id),
@@ -253,8 +263,47 @@ def transition(clinic: Clinic):
     if not allowed(current_user, "clinic.member", clinic):
         raise workflow.NotPermitted("Only the clinic's coaches and directors move it.")
     data = json_body()
-    workflow.transition(current_user, clinic, _text(data, "to", required=True))
+    confirm = data.get("confirm", False)
+    if not isinstance(confirm, bool):
+        raise ServiceError("`confirm` must be true or false.")
+    to = _text(data, "to", required=True)
+    reason = _text(data, "reason")
+    check = workflow.check_transition(current_user, clinic, to)
+    if check.back and not (reason or "").strip():
+        raise ServiceError(
+            f"`reason` is required to step the clinic back to {check.to.label.lower()}."
+        )
+    workflow.transition(
+        current_user,
+        clinic,
+        to,
+        confirm=confirm,
+        reason=reason,
+        override_reason=_text(data, "override_reason"),
+    )
     return jsonify(_clinic_detail(clinic))
+
+
+@bp.get("/clinics/<int:clinic_id>/notes")
+@guard("clinic.notes", clinic=Clinic)
+def notes(clinic: Clinic):
+    return jsonify({"notes": [s.note(n) for n in workflow.all_notes(clinic)]})
+
+
+@bp.post("/clinics/<int:clinic_id>/notes")
+@guard("clinic.notes", clinic=Clinic)
+def add_clinic_note(clinic: Clinic):
+    """`{body, finding_id?}`: an internal note on the clinic or one of its findings."""
+    data = json_body()
+    finding = None
+    if data.get("finding_id") is not None:
+        finding = db.session.get(Finding, _int(data["finding_id"], "finding_id"))
+        if finding is None or finding.version.document.clinic_id != clinic.id:
+            raise ServiceError("`finding_id`: this clinic has no such finding.")
+    note = workflow.add_note(
+        current_user, clinic, _text(data, "body", required=True), finding
+    )
+    return created(s.note(note), url_for("api.notes", clinic_id=clinic.id))
 
 
 # --------------------------------------------------------------------------- documents
@@ -420,8 +469,22 @@ def document_segments(document: Document):
 
 
 def _finding_out(finding: Finding, status: int = 200):
-    show = workflow.decisions_visible(current_user, finding.version.document.clinic)
-    response = jsonify(s.finding(finding, show, comments=True))
+    clinic = finding.version.document.clinic
+    show = workflow.decisions_visible(current_user, clinic)
+    notes = (
+        workflow.notes_of(clinic, [finding.id])
+        if allowed(current_user, "clinic.notes", clinic)
+        else None
+    )
+    response = jsonify(
+        s.finding(
+            finding,
+            show,
+            comments=True,
+            show_comments=workflow.comments_visible(current_user, clinic),
+            notes=notes,
+        )
+    )
     response.status_code = status
     return response
 
@@ -669,7 +732,9 @@ def action_plan(clinic: Clinic):
     name = f"action-plan-{clinic.course.code}-{clinic.academic_year}.pdf".replace(
         " ", "-"
     )
-    return _pdf(action_plan_pdf(clinic), name)
+    return _pdf(
+        action_plan_pdf(clinic, workflow.comments_visible(current_user, clinic)), name
+    )
 
 
 @bp.get("/summary.pdf")

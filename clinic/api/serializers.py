@@ -18,6 +18,7 @@ from clinic.models import (
     DocumentVersion,
     Finding,
     FindingStatus,
+    InternalNote,
     PedagogyScore,
     Segment,
     User,
@@ -93,7 +94,14 @@ def document_summary(d: Document) -> dict:
     }
 
 
-def finding(f: Finding, show_decisions: bool, comments: bool = False) -> dict:
+def finding(
+    f: Finding,
+    show_decisions: bool,
+    comments: bool = False,
+    *,
+    show_comments: bool = True,
+    notes: list[InternalNote] | None = None,
+) -> dict:
     """A finding; without `show_decisions` (a director before feedback is shared)
     the coach's decision is left out and the status reads `open`, as on the page."""
     out: dict[str, Any] = {
@@ -131,8 +139,23 @@ def finding(f: Finding, show_decisions: bool, comments: bool = False) -> dict:
             decided_at=iso(f.decided_at),
         )
     if comments:
-        out["comments"] = [comment(c) for c in f.comments]
+        # Coach comments are private until feedback is shared (policy "clinic.comments").
+        out["comments_visible"] = show_comments
+        out["comments"] = [comment(c) for c in f.comments] if show_comments else []
+    if notes is not None:  # the clinic's coaches and admins only
+        out["internal_notes"] = [note(n) for n in notes]
     return out
+
+
+def note(n: InternalNote) -> dict:
+    return {
+        "id": n.id,
+        "clinic_id": n.clinic_id,
+        "finding_id": n.finding_id,
+        "author": user(n.author),
+        "body": n.body,
+        "created_at": iso(n.created_at),
+    }
 
 
 def comment(c: Comment) -> dict:

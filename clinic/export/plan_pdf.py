@@ -9,8 +9,11 @@ from clinic.export.pdf import mark_words, render_pdf
 from clinic.models import Clinic
 
 
-def action_plan_pdf(clinic: Clinic) -> bytes:
-    """Render the clinic's action plan (confirmed findings, scores, actions, sessions, sign-off)."""
+def action_plan_pdf(clinic: Clinic, show_comments: bool = True) -> bytes:
+    """Render the clinic's action plan (confirmed findings, scores, actions, sessions, sign-off).
+
+    `show_comments`: whether the reader may see the coach comment threads (see
+    policy "clinic.comments"); internal notes are never part of the plan."""
     from clinic.rubric_cache import app_rubric
 
     plan = build_action_plan(clinic, app_rubric())
@@ -31,4 +34,5 @@ def action_plan_pdf(clinic: Clinic) -> bytes:
         categories=CATEGORIES,
         mark_words=mark_words,
         patterns=patterns,
+        show_comments=show_comments,
     )

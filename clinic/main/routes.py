@@ -69,7 +69,12 @@ def clinic(clinic: Clinic):
     from clinic.export.patterns import course_patterns
     from clinic.policy import allowed
     from clinic.services import workflow
-    from clinic.workflow.forms import ActionStatusForm, SessionForm, TransitionForm
+    from clinic.workflow.forms import (
+        ActionStatusForm,
+        NoteForm,
+        SessionForm,
+        TransitionForm,
+    )
     from clinic.workflow.routes import _findings_choices
 
     upload_form = (
@@ -84,6 +89,18 @@ def clinic(clinic: Clinic):
         clinic=clinic,
         upload_form=upload_form,
         next_steps=workflow.next_steps(current_user, clinic),
+        checks=[
+            workflow.check_transition(current_user, clinic, to)
+            for to in workflow.next_steps(current_user, clinic)
+        ],
+        back_step=workflow.back_step(current_user, clinic),
+        history=workflow.status_history(
+            clinic, with_overrides=allowed(current_user, "clinic.notes", clinic)
+        ),
+        notes=workflow.notes_of(clinic)
+        if allowed(current_user, "clinic.notes", clinic)
+        else None,
+        note_form=NoteForm(),
         transition_form=TransitionForm(),
         status_form=ActionStatusForm(),
         session_form=session_form,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from clinic import audit
 from clinic.extensions import db
@@ -19,6 +21,7 @@ from clinic.models import (
     Document,
     Finding,
     FindingStatus,
+    InternalNote,
     PedagogyScore,
     Role,
     User,
@@ -30,7 +33,32 @@ MAX_TEXT = 10_000
 
 
 class TransitionError(ServiceError):
-    """A status change the workflow does not allow from the clinic's current status."""
+    """A status change the workflow refuses (409 in the API), with the counts behind it.
+
+    `code` names the refusal, `counts` the numbers the message gives, `needs` what the
+    request must add to go through (`confirm`, `override_reason`).
+    """
+
+    code = "illegal_transition"
+
+    def __init__(
+        self, message: str, *, counts: dict | None = None, needs: list[str] = ()
+    ):
+        super().__init__(message)
+        self.counts = counts or {}
+        self.needs = list(needs)
+
+
+class ConfirmationRequired(TransitionError):
+    """Sharing with open findings, or closing with open action items: say so first."""
+
+    code = "confirmation_required"
+
+
+class QualityGate(TransitionError):
+    """Open high-severity findings: sharing needs a coach's override with a reason."""
+
+    code = "quality_gate"
 
 
 class NotPermitted(ServiceError):
@@ -38,6 +66,7 @@ class NotPermitted(ServiceError):
 
 
 # (from, to) -> the roles that may make the step (directors of the course, assigned coaches).
+# Admins act for anyone; for "action plan agreed" that is recorded as on the directors' behalf.
 TRANSITIONS: dict[tuple[ClinicStatus, ClinicStatus], frozenset[Role]] = {
     (ClinicStatus.DRAFT, ClinicStatus.SUBMITTED): frozenset(
         {Role.DIRECTOR, Role.ADMIN}
@@ -49,13 +78,17 @@ TRANSITIONS: dict[tuple[ClinicStatus, ClinicStatus], frozenset[Role]] = {
         {Role.COACH, Role.ADMIN}
     ),
     (ClinicStatus.FEEDBACK_SHARED, ClinicStatus.PLAN_AGREED): frozenset(
-        {Role.DIRECTOR, Role.COACH, Role.ADMIN}
+        {Role.DIRECTOR, Role.ADMIN}
     ),
     (ClinicStatus.PLAN_AGREED, ClinicStatus.CLOSED): frozenset(
         {Role.COACH, Role.ADMIN}
     ),
 }
 ORDER = list(ClinicStatus)
+
+# Called after feedback is shared and committed: hook(actor, clinic, override_reason).
+# Other areas (notifications) register here; a failing hook is logged, never undoes the share.
+FEEDBACK_SHARED_HOOKS: list = []
 
 
 def at_least(clinic: Clinic, status: ClinicStatus) -> bool:
@@ -72,8 +105,22 @@ def _member(user: User, clinic: Clinic) -> bool:
     return False
 
 
+def previous_status(clinic: Clinic) -> ClinicStatus | None:
+    index = ORDER.index(clinic.status)
+    return ORDER[index - 1] if index > 0 else None
+
+
+def _step_roles(src: ClinicStatus, to: ClinicStatus) -> frozenset[Role] | None:
+    """Who may make the step: a forward step per TRANSITIONS; a step back one state is
+    for whoever takes that step forward (a shared feedback is withdrawn by a coach, an
+    agreement by a director), and admins."""
+    if (src, to) in TRANSITIONS:
+        return TRANSITIONS[(src, to)]
+    return TRANSITIONS.get((to, src))
+
+
 def next_steps(user: User, clinic: Clinic) -> list[ClinicStatus]:
-    """The statuses this user may move the clinic to now."""
+    """The statuses this user may move the clinic forward to now."""
     return [
         to
         for (src, to), roles in TRANSITIONS.items()
@@ -81,31 +128,332 @@ def next_steps(user: User, clinic: Clinic) -> list[ClinicStatus]:
     ]
 
 
-def transition(actor: User, clinic: Clinic, to: ClinicStatus | str) -> Clinic:
+def back_step(user: User, clinic: Clinic) -> ClinicStatus | None:
+    """The status this user may step the clinic back to (with a reason), if any."""
+    back = previous_status(clinic)
+    if back is None:
+        return None
+    roles = _step_roles(clinic.status, back)
+    return back if roles and user.role in roles and _member(user, clinic) else None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def open_findings(clinic: Clinic) -> dict[str, int]:
+    """Open findings of the latest version of each of the clinic's documents, by severity,
+    and how many of those versions are still being analysed."""
+    from clinic.models import DocumentVersion, VersionStatus
+
+    latest = (
+        sa.select(
+            DocumentVersion.document_id, sa.func.max(DocumentVersion.number).label("n")
+        )
+        .join(Document, DocumentVersion.document_id == Document.id)
+        .where(Document.clinic_id == clinic.id)
+        .group_by(DocumentVersion.document_id)
+        .subquery()
+    )
+    is_latest = sa.and_(
+        DocumentVersion.document_id == latest.c.document_id,
+        DocumentVersion.number == latest.c.n,
+    )
+    rows = db.session.execute(
+        sa.select(Finding.severity, sa.func.count(Finding.id))
+        .join(DocumentVersion, Finding.version_id == DocumentVersion.id)
+        .join(latest, is_latest)
+        .where(Finding.status == FindingStatus.OPEN)
+        .group_by(Finding.severity)
+    ).all()
+    by_severity = {severity: n for severity, n in rows}
+    analysing = db.session.scalar(
+        sa.select(sa.func.count(DocumentVersion.id))
+        .join(latest, is_latest)
+        .where(
+            DocumentVersion.status.notin_([VersionStatus.DONE, VersionStatus.FAILED])
+        )
+    )
+    counts = {s: by_severity.get(s, 0) for s in ("high", "medium", "low")}
+    counts["open"] = sum(by_severity.values())
+    counts["analysing"] = analysing or 0
+    return counts
+
+
+def open_action_items(clinic: Clinic) -> dict[str, int]:
+    items = [
+        i
+        for i in clinic.action_items
+        if i.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
+    ]
+    return {
+        "open_action_items": len(items),
+        "not_started": sum(i.status == ActionStatus.OPEN for i in items),
+        "in_progress": sum(i.status == ActionStatus.IN_PROGRESS for i in items),
+        "overdue": sum(i.overdue for i in items),
+    }
+
+
+def _findings_text(counts: dict[str, int]) -> str:
+    text = (
+        f"{_plural(counts['open'], 'finding')} "
+        f"{'is' if counts['open'] == 1 else 'are'} still open "
+        f"({counts['high']} high, {counts['medium']} medium, {counts['low']} low severity)"
+    )
+    if counts["analysing"]:
+        text += (
+            f" and {_plural(counts['analysing'], 'document')} "
+            f"{'is' if counts['analysing'] == 1 else 'are'} still being analysed"
+        )
+    return text
+
+
+def _items_text(counts: dict[str, int]) -> str:
+    n = counts["open_action_items"]
+    text = (
+        f"{_plural(n, 'action item')} {'is' if n == 1 else 'are'} still open "
+        f"({counts['not_started']} not started, {counts['in_progress']} in progress"
+    )
+    if counts["overdue"]:
+        text += f"; {counts['overdue']} overdue"
+    return text + ")"
+
+
+@dataclass
+class Check:
+    """What a status change needs before it can go through, for pages and the API."""
+
+    to: ClinicStatus
+    back: bool = False
+    counts: dict = field(default_factory=dict)
+    needs_confirm: bool = False
+    needs_override: bool = False
+    message: str = ""
+
+    @property
+    def needs_reason(self) -> bool:
+        return self.back
+
+    @property
+    def free(self) -> bool:
+        """No confirmation, override or reason needed: one click does it."""
+        return not (self.needs_confirm or self.needs_override or self.back)
+
+
+def _target(to: ClinicStatus | str) -> ClinicStatus:
     try:
-        target = ClinicStatus(to)
+        return ClinicStatus(to)
     except ValueError:
-        raise ServiceError(f"Unknown status {to!r}.") from None
-    roles = TRANSITIONS.get((clinic.status, target))
-    if roles is None:
+        names = ", ".join(s.value for s in ClinicStatus)
+        raise ServiceError(
+            f"Unknown status {to!r}: it must be one of {names}."
+        ) from None
+
+
+def check_transition(actor: User, clinic: Clinic, to: ClinicStatus | str) -> Check:
+    """Whether `actor` may move `clinic` to `to`, and what the guards ask for first.
+
+    Raises for an unknown status (ServiceError), a step the workflow does not have
+    (TransitionError) or a step that is not the actor's (NotPermitted).
+    """
+    target = _target(to)
+    back = target == previous_status(clinic)
+    roles = _step_roles(clinic.status, target)
+    if roles is None or not (back or (clinic.status, target) in TRANSITIONS):
+        hint = ""
+        previous = previous_status(clinic)
+        if previous is not None:
+            hint = (
+                f" It can step back one state, to {previous.label.lower()}, "
+                "with a reason."
+            )
         raise TransitionError(
-            f"A clinic cannot go from {clinic.status.label.lower()} to {target.label.lower()}."
+            f"A clinic cannot go from {clinic.status.label.lower()} to "
+            f"{target.label.lower()}.{hint}"
         )
     if actor.role not in roles or not _member(actor, clinic):
-        raise NotPermitted(
-            f"Moving a clinic to {target.label.lower()} is not for your role."
+        if target == ClinicStatus.PLAN_AGREED and not back:
+            raise NotPermitted(
+                "Only a director of the course marks the action plan agreed "
+                "(an admin may do it on their behalf)."
+            )
+        verb = "Stepping a clinic back" if back else "Moving a clinic"
+        raise NotPermitted(f"{verb} to {target.label.lower()} is not for your role.")
+    check = Check(to=target, back=back)
+    if back:
+        check.message = (
+            f"Stepping the clinic back from {clinic.status.label.lower()} to "
+            f"{target.label.lower()} needs a reason; it is recorded."
         )
+        if clinic.status == ClinicStatus.FEEDBACK_SHARED:
+            check.message += (
+                " Directors no longer see the decisions and comments until "
+                "feedback is shared again."
+            )
+    elif target == ClinicStatus.FEEDBACK_SHARED:
+        counts = open_findings(clinic)
+        check.counts = counts
+        if counts["high"]:
+            check.needs_override = True
+            check.message = (
+                f"Feedback cannot be shared yet: {_findings_text(counts)}. "
+                f"Decide the {_plural(counts['high'], 'high-severity finding')}, "
+                "or override this quality gate with a reason (it is recorded)."
+            )
+        elif counts["open"] or counts["analysing"]:
+            check.needs_confirm = True
+            check.message = (
+                f"{_findings_text(counts)}. The directors will see them as open. "
+                "Share the feedback anyway?"
+            )
+    elif target == ClinicStatus.CLOSED:
+        counts = open_action_items(clinic)
+        check.counts = counts
+        if counts["open_action_items"]:
+            check.needs_confirm = True
+            check.message = f"{_items_text(counts)}. Close the clinic anyway?"
+    return check
+
+
+def transition(
+    actor: User,
+    clinic: Clinic,
+    to: ClinicStatus | str,
+    *,
+    confirm: bool = False,
+    reason: str | None = None,
+    override_reason: str | None = None,
+) -> Clinic:
+    """Move the clinic one step forward, or back one step with a `reason`.
+
+    Sharing feedback goes through `share_feedback`; the guards of `check_transition`
+    refuse (TransitionError subclasses, 409) until `confirm` / `override_reason` is given.
+    """
+    check = check_transition(actor, clinic, to)
+    if check.back:
+        return step_back(actor, clinic, reason)
+    if check.to == ClinicStatus.FEEDBACK_SHARED:
+        return share_feedback(
+            actor, clinic, confirm=confirm, override_reason=override_reason
+        )
+    if check.needs_confirm and not confirm:
+        raise ConfirmationRequired(
+            check.message, counts=check.counts, needs=["confirm"]
+        )
+    after: dict = {"status": check.to.value}
+    if check.counts:
+        after["open_when_moved"] = check.counts
+    if check.to == ClinicStatus.PLAN_AGREED:
+        on_behalf = actor not in clinic.course.directors
+        clinic.plan_agreed_by_id = actor.id
+        clinic.plan_agreed_at = utcnow()
+        clinic.plan_agreed_on_behalf = on_behalf
+        if on_behalf:
+            after["on_behalf_of"] = [d.email for d in clinic.course.directors]
+            note = _text(reason, "The note", required=False)
+            if note:
+                after["note"] = note
+    _move(actor, clinic, check.to, after)
+    db.session.commit()
+    return clinic
+
+
+def _move(actor: User, clinic: Clinic, target: ClinicStatus, after: dict) -> None:
     before = {"status": clinic.status.value}
     clinic.status = target
+    audit.record(actor, "clinic.transition", clinic, before=before, after=after)
+
+
+def share_feedback(
+    actor: User,
+    clinic: Clinic,
+    *,
+    confirm: bool = False,
+    override_reason: str | None = None,
+) -> Clinic:
+    """In review -> feedback shared: the one place feedback is shared.
+
+    Open findings need `confirm`; open high-severity findings need `override_reason`
+    (a coach's or an admin's, audited as `clinic.gate_override`). After the commit,
+    every hook in FEEDBACK_SHARED_HOOKS is called.
+    """
+    check = check_transition(actor, clinic, ClinicStatus.FEEDBACK_SHARED)
+    if check.back or check.to != ClinicStatus.FEEDBACK_SHARED:
+        raise TransitionError("Feedback is shared from in review only.")
+    override = _text(override_reason, "The override reason", required=False)
+    if check.needs_override and not override:
+        raise QualityGate(check.message, counts=check.counts, needs=["override_reason"])
+    if check.needs_confirm and not (confirm or override):
+        raise ConfirmationRequired(
+            check.message, counts=check.counts, needs=["confirm"]
+        )
+    after: dict = {"status": ClinicStatus.FEEDBACK_SHARED.value}
+    if check.counts.get("open") or check.counts.get("analysing"):
+        after["open_when_moved"] = check.counts
+    if check.needs_override:
+        after["gate_override"] = override
+        audit.record(
+            actor,
+            "clinic.gate_override",
+            clinic,
+            after={"reason": override, "counts": check.counts},
+        )
+    _move(actor, clinic, ClinicStatus.FEEDBACK_SHARED, after)
+    db.session.commit()
+    for hook in FEEDBACK_SHARED_HOOKS:
+        try:
+            hook(actor, clinic, override if check.needs_override else None)
+        except Exception:  # a hook's failure must not undo or hide the share
+            import logging
+
+            logging.getLogger(__name__).exception(
+                "feedback-shared hook %r failed", hook
+            )
+    return clinic
+
+
+def step_back(actor: User, clinic: Clinic, reason: str | None) -> Clinic:
+    """Back one state, with a reason (audited as `clinic.step_back`)."""
+    previous = previous_status(clinic)
+    if previous is None:
+        raise TransitionError("A draft has no earlier state to step back to.")
+    check = check_transition(actor, clinic, previous)
+    why = _text(
+        reason,
+        f"The reason for stepping back to {check.to.label.lower()}",
+    )
+    before = {"status": clinic.status.value}
+    if clinic.status == ClinicStatus.PLAN_AGREED:
+        before["plan_agreed_by"] = (
+            clinic.plan_agreed_by.email if clinic.plan_agreed_by else None
+        )
+        clinic.plan_agreed_by_id = None
+        clinic.plan_agreed_at = None
+        clinic.plan_agreed_on_behalf = False
+    clinic.status = check.to
     audit.record(
         actor,
-        "clinic.transition",
+        "clinic.step_back",
         clinic,
         before=before,
-        after={"status": target.value},
+        after={"status": check.to.value, "reason": why},
     )
     db.session.commit()
     return clinic
+
+
+def status_history(clinic: Clinic, with_overrides: bool) -> list[AuditEvent]:
+    """The clinic's status changes, newest first (gate overrides for coaches only)."""
+    actions = ["clinic.transition", "clinic.step_back"]
+    if with_overrides:
+        actions.append("clinic.gate_override")
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.clinic_id == clinic.id, AuditEvent.action.in_(actions))
+            .order_by(AuditEvent.id.desc())
+        )
+    )
 
 
 def decisions_visible(user: User, clinic: Clinic | None) -> bool:
@@ -113,6 +461,13 @@ def decisions_visible(user: User, clinic: Clinic | None) -> bool:
     if clinic is None or user.role != Role.DIRECTOR:
         return True
     return at_least(clinic, ClinicStatus.FEEDBACK_SHARED)
+
+
+def comments_visible(user: User, clinic: Clinic | None) -> bool:
+    """Coach comments are private to coaches (and admins) until feedback is shared."""
+    from clinic.policy import allowed
+
+    return allowed(user, "clinic.comments", clinic)
 
 
 def _text(value: str | None, what: str, required: bool = True) -> str | None:
@@ -147,6 +502,58 @@ def add_comment(
     return comment
 
 
+def add_note(
+    actor: User, clinic: Clinic, body: str, finding: Finding | None = None
+) -> InternalNote:
+    """A coach's internal note on the clinic, or on one of its findings."""
+    if finding is not None and finding.version.document.clinic_id != clinic.id:
+        raise ServiceError("The finding is not part of this clinic.")
+    note = InternalNote(
+        clinic_id=clinic.id,
+        finding_id=finding.id if finding else None,
+        author_id=actor.id,
+        body=_text(body, "An internal note"),
+    )
+    db.session.add(note)
+    db.session.flush()
+    audit.record(
+        actor,
+        "note.add",
+        note,
+        after={"finding": note.finding_id, "body": note.body[:200]},
+    )
+    db.session.commit()
+    return note
+
+
+def notes_of(
+    clinic: Clinic, finding_ids: list[int] | None = None
+) -> list[InternalNote]:
+    """The clinic's internal notes, oldest first: clinic-wide ones when `finding_ids` is
+    None, else those on these findings."""
+    query = (
+        sa.select(InternalNote)
+        .where(InternalNote.clinic_id == clinic.id)
+        .options(joinedload(InternalNote.author))
+        .order_by(InternalNote.id)
+    )
+    if finding_ids is None:
+        query = query.where(InternalNote.finding_id.is_(None))
+    else:
+        query = query.where(InternalNote.finding_id.in_(finding_ids))
+    return list(db.session.scalars(query))
+
+
+def all_notes(clinic: Clinic) -> list[InternalNote]:
+    return list(
+        db.session.scalars(
+            sa.select(InternalNote)
+            .where(InternalNote.clinic_id == clinic.id)
+            .order_by(InternalNote.id)
+        )
+    )
+
+
 def mark_revised(actor: User, finding: Finding, revised: bool = True) -> Finding:
     finding.revised_at, finding.revised_by_id = (
         (utcnow(), actor.id) if revised else (None, None)
@@ -154,6 +561,61 @@ def mark_revised(actor: User, finding: Finding, revised: bool = True) -> Finding
     audit.record(actor, "finding.revised" if revised else "finding.unrevised", finding)
     db.session.commit()
     return finding
+
+
+def _check_score(criterion_id: str, score: int | None) -> None:
+    from clinic.rubric_cache import app_rubric
+
+    if criterion_id not in app_rubric().manual_criteria:
+        raise ServiceError(f"{criterion_id} is not a pedagogy criterion of the rubric.")
+    if score is not None and score not in (0, 1, 2, 3):
+        raise ServiceError("A score is 0, 1, 2 or 3 (or N/A).")
+
+
+def _save_score(
+    actor: User,
+    clinic: Clinic,
+    criterion_id: str,
+    score: int | None,
+    notes: str | None,
+    evidence: str | None,
+    *,
+    only_if_changed: bool = False,
+) -> PedagogyScore | None:
+    """Write one score (checked already) and audit it; no commit."""
+    notes = _text(notes, "Notes", required=False)
+    evidence = _text(evidence, "Evidence", required=False)
+    row = db.session.scalar(
+        sa.select(PedagogyScore).where(
+            PedagogyScore.clinic_id == clinic.id,
+            PedagogyScore.criterion_id == criterion_id,
+        )
+    )
+    if (
+        only_if_changed
+        and row is not None
+        and (row.score, row.notes, row.evidence) == (score, notes, evidence)
+    ):
+        return None
+    before = {"score": row.score, "notes": row.notes} if row else None
+    if row is None:
+        row = PedagogyScore(clinic_id=clinic.id, criterion_id=criterion_id)
+        db.session.add(row)
+    row.score, row.notes, row.evidence, row.scored_by_id = (
+        score,
+        notes,
+        evidence,
+        actor.id,
+    )
+    db.session.flush()
+    audit.record(
+        actor,
+        "pedagogy.score",
+        row,
+        before=before,
+        after={"criterion": criterion_id, "score": score, "notes": row.notes},
+    )
+    return row
 
 
 def score_pedagogy(
@@ -165,38 +627,51 @@ def score_pedagogy(
     evidence: str | None,
 ) -> PedagogyScore:
     """Score a manual criterion 0-3, or None for N/A."""
-    from clinic.rubric_cache import app_rubric
-
-    if criterion_id not in app_rubric().manual_criteria:
-        raise ServiceError(f"{criterion_id} is not a pedagogy criterion of the rubric.")
-    if score is not None and score not in (0, 1, 2, 3):
-        raise ServiceError("A score is 0, 1, 2 or 3 (or N/A).")
-    row = db.session.scalar(
-        sa.select(PedagogyScore).where(
-            PedagogyScore.clinic_id == clinic.id,
-            PedagogyScore.criterion_id == criterion_id,
-        )
-    )
-    before = {"score": row.score, "notes": row.notes} if row else None
-    if row is None:
-        row = PedagogyScore(clinic_id=clinic.id, criterion_id=criterion_id)
-        db.session.add(row)
-    row.score, row.notes, row.evidence, row.scored_by_id = (
-        score,
-        _text(notes, "Notes", required=False),
-        _text(evidence, "Evidence", required=False),
-        actor.id,
-    )
-    db.session.flush()
-    audit.record(
-        actor,
-        "pedagogy.score",
-        row,
-        before=before,
-        after={"criterion": criterion_id, "score": score, "notes": row.notes},
-    )
+    _check_score(criterion_id, score)
+    row = _save_score(actor, clinic, criterion_id, score, notes, evidence)
     db.session.commit()
     return row
+
+
+def score_pedagogy_all(
+    actor: User,
+    clinic: Clinic,
+    entries: dict[str, tuple[int | None, str | None, str | None]],
+) -> list[PedagogyScore]:
+    """Save several criteria at once (criterion -> (score, notes, evidence)): all of
+    them or, if any is invalid, none (ServiceError naming every problem). Unchanged
+    scores are left as they are (no audit event). Returns the rows written."""
+    problems = []
+    for criterion_id, (score, notes, evidence) in entries.items():
+        try:
+            _check_score(criterion_id, score)
+            _text(notes, "Notes", required=False)
+            _text(evidence, "Evidence", required=False)
+        except ServiceError as error:
+            text = str(error)
+            problems.append(
+                text if text.startswith(criterion_id) else f"{criterion_id}: {text}"
+            )
+    if problems:
+        raise ServiceError("; ".join(problems))
+    written = [
+        row
+        for criterion_id, (score, notes, evidence) in entries.items()
+        if (
+            row := _save_score(
+                actor,
+                clinic,
+                criterion_id,
+                score,
+                notes,
+                evidence,
+                only_if_changed=True,
+            )
+        )
+        is not None
+    ]
+    db.session.commit()
+    return written
 
 
 def _clinic_findings(clinic: Clinic, ids: list[int]) -> list[Finding]:
@@ -370,6 +845,7 @@ def changes_since(
                     "finding.severity",
                     "finding.revised",
                     "clinic.transition",
+                    "clinic.step_back",
                     "version.upload",
                     "version.analysed",
                     "version.failed",
@@ -386,18 +862,17 @@ def changes_since(
     if since is not None:
         query = query.where(AuditEvent.at > since)
     events = list(db.session.scalars(query))
-    if user.role == Role.DIRECTOR:
-        hidden = {
-            c.id
-            for c in db.session.scalars(
-                sa.select(Clinic).where(Clinic.id.in_(clinic_ids))
-            )
-            if not decisions_visible(user, c)
-        }
+    if user.role in (Role.DIRECTOR, Role.DEAN):
+        clinics = list(
+            db.session.scalars(sa.select(Clinic).where(Clinic.id.in_(clinic_ids)))
+        )
+        no_decisions = {c.id for c in clinics if not decisions_visible(user, c)}
+        no_comments = {c.id for c in clinics if not comments_visible(user, c)}
         events = [
             e
             for e in events
-            if not (e.clinic_id in hidden and e.action.startswith("finding."))
+            if not (e.clinic_id in no_decisions and e.action.startswith("finding."))
+            and not (e.clinic_id in no_comments and e.action.startswith("comment."))
         ]
     return events
 

@@ -13,13 +13,22 @@ from wtforms.validators import DataRequired, Length, Optional
 from clinic.admin.forms import MultiCheckboxField, choices
 from clinic.models import ActionStatus
 
-SCORE_CHOICES = choices(
-    [("", "Not scored"), ("na", "N/A"), ("0", "0"), ("1", "1"), ("2", "2"), ("3", "3")]
-)
-
 
 class TransitionForm(FlaskForm):
     to = HiddenField(validators=[DataRequired()])
+    confirm = HiddenField(default="")
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=10_000)])
+    override_reason = TextAreaField(
+        "Reason for overriding the quality gate",
+        validators=[Optional(), Length(max=10_000)],
+    )
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        "Internal note", validators=[DataRequired(), Length(max=10_000)]
+    )
+    submit = SubmitField("Add note")
 
 
 class CommentForm(FlaskForm):
@@ -66,13 +75,10 @@ class SessionForm(FlaskForm):
 
 
 class PedagogyForm(FlaskForm):
-    criterion_id = HiddenField(validators=[DataRequired()])
-    score = SelectField("Score", choices=SCORE_CHOICES, validators=[Optional()])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)])
-    evidence = TextAreaField(
-        "Evidence (optional)", validators=[Optional(), Length(max=10_000)]
-    )
-    submit = SubmitField("Save score")
+    """The CSRF token of the pedagogy form; its per-criterion fields are named
+    `score-<id>`, `notes-<id>` and `evidence-<id>` (see workflow.routes.score_pedagogy)."""
+
+    submit = SubmitField("Save scores")
 
 
 class ShareForm(FlaskForm):

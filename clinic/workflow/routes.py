@@ -21,6 +21,7 @@ from clinic.workflow.forms import (
     ActionItemForm,
     ActionStatusForm,
     CommentForm,
+    NoteForm,
     PedagogyForm,
     RevisedForm,
     SessionForm,
@@ -43,18 +44,94 @@ def _clinic_url(clinic: Clinic, anchor: str = "") -> str:
     )
 
 
-@bp.post("/clinics/<int:clinic_id>/transition")
+def _confirm_page(clinic: Clinic, check, form: TransitionForm, status: int = 200):
+    return (
+        render_template(
+            "workflow/transition_confirm.html", clinic=clinic, check=check, form=form
+        ),
+        status,
+    )
+
+
+@bp.route("/clinics/<int:clinic_id>/transition", methods=["GET", "POST"])
 @guard("clinic.transition", clinic=Clinic)
 def transition(clinic: Clinic):
+    """GET: the confirmation step for `?to=`; POST: make the step (guards permitting)."""
     form = TransitionForm()
+    to = request.args.get("to") if request.method == "GET" else form.to.data
+    if not to:
+        flash("Choose the status to move the clinic to.", "danger")
+        return redirect(_clinic_url(clinic))
+    try:
+        check = workflow.check_transition(current_user, clinic, to)
+    except workflow.NotPermitted as error:
+        flash(str(error), "danger")
+        return redirect(_clinic_url(clinic))
+    except ServiceError as error:
+        flash(str(error), "danger")
+        return redirect(_clinic_url(clinic))
+    if request.method == "GET":
+        form.to.data = check.to.value
+        return _confirm_page(clinic, check, form)
+    if not form.validate_on_submit():
+        flash("The form could not be accepted: " + _errors(form), "danger")
+        return _confirm_page(clinic, check, form, 400)
+    try:
+        workflow.transition(
+            current_user,
+            clinic,
+            check.to,
+            confirm=form.confirm.data == "1",
+            reason=form.reason.data,
+            override_reason=form.override_reason.data,
+        )
+    except workflow.TransitionError as error:
+        # A guard refused: show its counts and ask for what it needs, keeping the input.
+        flash(str(error), "danger")
+        return _confirm_page(clinic, check, form, 409)
+    except ServiceError as error:
+        flash(str(error), "danger")
+        return _confirm_page(clinic, check, form, 400)
+    if check.back:
+        flash(
+            f"The clinic stepped back to: {clinic.status.label}. The reason is recorded.",
+            "success",
+        )
+    else:
+        flash(f"The clinic is now: {clinic.status.label}.", "success")
+    return redirect(_clinic_url(clinic))
+
+
+@bp.post("/clinics/<int:clinic_id>/notes")
+@guard("clinic.notes", clinic=Clinic)
+def add_clinic_note(clinic: Clinic):
+    form = NoteForm()
     if form.validate_on_submit():
         try:
-            workflow.transition(current_user, clinic, form.to.data)
+            workflow.add_note(current_user, clinic, form.body.data)
         except ServiceError as error:
             flash(str(error), "danger")
         else:
-            flash(f"The clinic is now: {clinic.status.label}.", "success")
-    return redirect(_clinic_url(clinic))
+            flash("Internal note added (coaches only).", "success")
+    else:
+        flash("Write the note first.", "danger")
+    return redirect(_clinic_url(clinic, "internal-notes"))
+
+
+@bp.post("/findings/<int:finding_id>/notes")
+@guard("finding.note", finding=Finding)
+def add_finding_note(finding: Finding):
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            workflow.add_note(
+                current_user, finding.version.document.clinic, form.body.data, finding
+            )
+        except ServiceError as error:
+            flash(str(error), "danger")
+    else:
+        flash("Write the note first.", "danger")
+    return redirect(_back_to_finding(finding))
 
 
 def _back_to_finding(finding: Finding) -> str:
@@ -191,46 +268,112 @@ def add_session(clinic: Clinic):
     return redirect(_clinic_url(clinic, "sessions"))
 
 
+def _pedagogy_page(clinic: Clinic, typed: dict | None = None, status: int = 200):
+    """`typed`: criterion -> {score, notes, evidence} as submitted, shown instead of the
+    saved scores when the form comes back with a problem."""
+    scores = {s.criterion_id: s for s in clinic.pedagogy_scores}
+    criteria = list(app_rubric().manual_criteria.values())
+    if typed is None:
+        typed = {
+            c.id: {
+                "score": (
+                    ""
+                    if c.id not in scores
+                    else "na"
+                    if scores[c.id].score is None
+                    else str(scores[c.id].score)
+                ),
+                "notes": (scores[c.id].notes or "") if c.id in scores else "",
+                "evidence": (scores[c.id].evidence or "") if c.id in scores else "",
+            }
+            for c in criteria
+        }
+    return (
+        render_template(
+            "workflow/pedagogy.html",
+            clinic=clinic,
+            criteria=criteria,
+            scores=scores,
+            typed=typed,
+            form=PedagogyForm(),
+            can_score=allowed(current_user, "clinic.coach", clinic),
+            rubric=app_rubric(),
+        ),
+        status,
+    )
+
+
 @bp.get("/clinics/<int:clinic_id>/pedagogy")
 @guard("clinic.view", clinic=Clinic)
 def pedagogy(clinic: Clinic):
-    return render_template(
-        "workflow/pedagogy.html",
-        clinic=clinic,
-        criteria=list(app_rubric().manual_criteria.values()),
-        scores={s.criterion_id: s for s in clinic.pedagogy_scores},
-        can_score=allowed(current_user, "clinic.coach", clinic),
-        rubric=app_rubric(),
-    )
+    return _pedagogy_page(clinic)
+
+
+SCORE_VALUES = {"na": None, "0": 0, "1": 1, "2": 2, "3": 3}
 
 
 @bp.post("/clinics/<int:clinic_id>/pedagogy")
 @guard("clinic.coach", clinic=Clinic)
 def score_pedagogy(clinic: Clinic):
+    """One form for every criterion: `score-<id>`, `notes-<id>`, `evidence-<id>`.
+
+    All of it is saved, or (any problem) nothing is and the form comes back with
+    everything as typed and a message naming each problem."""
     form = PedagogyForm()
+    criteria = app_rubric().manual_criteria
+    saved = {s.criterion_id: s for s in clinic.pedagogy_scores}
+    typed = {
+        cid: {
+            "score": request.form.get(f"score-{cid}", "").strip(),
+            "notes": request.form.get(f"notes-{cid}", ""),
+            "evidence": request.form.get(f"evidence-{cid}", ""),
+        }
+        for cid in criteria
+    }
+    problems = [
+        f"{name.removeprefix('score-')} is not a pedagogy criterion of the rubric."
+        for name in request.form
+        if name.startswith("score-") and name.removeprefix("score-") not in criteria
+    ]
     if not form.validate_on_submit():
-        flash("The score could not be saved: " + _errors(form), "danger")
-    elif not form.score.data:
-        flash("Choose a score or N/A.", "danger")
-    else:
-        score = None if form.score.data == "na" else int(form.score.data)
-        try:
-            workflow.score_pedagogy(
-                current_user,
-                clinic,
-                form.criterion_id.data,
-                score,
-                form.notes.data,
-                form.evidence.data,
-            )
-        except ServiceError as error:
-            flash(str(error), "danger")
+        problems.insert(0, "The form expired; check your input and save again.")
+    entries = {}
+    for cid, value in typed.items():
+        text = (value["notes"] + value["evidence"]).strip()
+        if not value["score"]:
+            if cid in saved:
+                score = saved[cid].score  # a saved score stays; its notes may change
+            elif text:
+                problems.append(f"{cid}: choose a score or N/A to save the notes.")
+                continue
+            else:
+                continue  # not scored, nothing typed
+        elif value["score"] in SCORE_VALUES:
+            score = SCORE_VALUES[value["score"]]
         else:
-            flash(f"Score saved for {form.criterion_id.data}.", "success")
-    return redirect(
-        url_for("workflow.pedagogy", clinic_id=clinic.id)
-        + f"#{form.criterion_id.data or ''}"
-    )
+            problems.append(f"{cid}: a score is 0, 1, 2 or 3 (or N/A).")
+            continue
+        entries[cid] = (score, value["notes"], value["evidence"])
+    if not problems:
+        try:
+            written = workflow.score_pedagogy_all(current_user, clinic, entries)
+        except ServiceError as error:
+            problems.append(str(error))
+    if problems:
+        flash(
+            "Nothing was saved: " + " ".join(problems) + " Everything you typed is "
+            "still in the form.",
+            "danger",
+        )
+        return _pedagogy_page(clinic, typed, 400)
+    if written:
+        flash(
+            "Scores saved: " + ", ".join(r.criterion_id for r in written) + ".",
+            "success",
+        )
+    else:
+        flash("No score changed.", "info")
+    return redirect(url_for("workflow.pedagogy", clinic_id=clinic.id))
 
 
 @bp.route("/self-check", methods=["GET", "POST"])
@@ -290,7 +433,20 @@ def action_plan(clinic: Clinic):
         " ", "-"
     )
     return Response(
-        action_plan_pdf(clinic),
+        action_plan_pdf(clinic, workflow.comments_visible(current_user, clinic)),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@bp.app_template_global()
+def finding_notes(clinic: Clinic | None, findings: list[Finding]) -> dict:
+    """finding id -> its internal notes (one query for a whole review screen).
+
+    Templates call this only where `can('clinic.notes', clinic)` holds."""
+    if clinic is None or not allowed(current_user, "clinic.notes", clinic):
+        return {}
+    out: dict[int, list] = {}
+    for note in workflow.notes_of(clinic, [f.id for f in findings]):
+        out.setdefault(note.finding_id, []).append(note)
+    return out

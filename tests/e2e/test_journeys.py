@@ -92,6 +92,46 @@ def _move_to(page, label: str):
     expect(_status(page)).to_have_text(label)
 
 
+def _share_feedback(page):
+    """In review -> feedback shared goes through the confirmation step while findings
+    are open: the page gives the counts, and open high-severity findings need an
+    override reason (the quality gate)."""
+    page.get_by_role("link", name="Move to “Feedback shared”…").click()
+    expect(page.locator("h1")).to_have_text(
+        "Move from “In review” to “Feedback shared”"
+    )
+    counts = page.locator("#guard-counts dd")
+    expect(counts.first).to_be_visible()
+    n_open, n_high = int(counts.nth(0).inner_text()), int(counts.nth(1).inner_text())
+    assert n_open >= 1
+    expect(page.locator("#guard-message")).to_contain_text(
+        f"{n_open} finding" if n_open == 1 else f"{n_open} findings"
+    )
+    assert_accessible(page, "share confirmation page")
+    if n_high:
+        expect(page.locator("#guard-message")).to_contain_text("Quality gate")
+        # Without a reason the gate holds and the page comes back with the counts.
+        page.get_by_role(
+            "button", name="Override and move to “Feedback shared”"
+        ).click()
+        expect(page.get_by_role("alert").first).to_contain_text(
+            "Feedback cannot be shared yet"
+        )
+        expect(page.locator("#guard-counts")).to_be_visible()
+        page.get_by_label(re.compile("^Reason for overriding")).fill(
+            "The syllabus findings are discussed at the coaching session."
+        )
+        page.get_by_role(
+            "button", name="Override and move to “Feedback shared”"
+        ).click()
+    else:
+        page.get_by_role("button", name="Yes, move to “Feedback shared”").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "The clinic is now: Feedback shared."
+    )
+    expect(_status(page)).to_have_text("Feedback shared")
+
+
 def test_1_director_uploads_and_sees_findings(server, login, screenshot):
     page = login("director")
     expect(page.locator("h1")).to_have_text("My courses")
@@ -297,7 +337,10 @@ def test_2_coach_reviews_with_keyboard_and_mouse(server, login, screenshot):
     section.get_by_label(re.compile(r"^2 —")).check()
     section.get_by_label("Notes").fill("Cases mostly show patients as individuals.")
     assert_accessible(page, "pedagogy page, coach")
-    section.get_by_role("button", name=f"Save {criterion_id}").click()
+    page.get_by_role("button", name="Save scores").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        f"Scores saved: {criterion_id}."
+    )
     section = page.locator(f"section#{criterion_id}")
     expect(section.locator("h2 .badge")).to_have_text("2 / 3")
     expect(section).to_contain_text("Cases mostly show patients as individuals.")
@@ -306,7 +349,7 @@ def test_2_coach_reviews_with_keyboard_and_mouse(server, login, screenshot):
 
     # --- share the feedback ---
     _clinic(page, server)
-    _move_to(page, "Feedback shared")
+    _share_feedback(page)
     assert_accessible(page, "clinic page, feedback shared")
 
 
