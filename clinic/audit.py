@@ -82,6 +82,8 @@ DESCRIPTIONS = {
     "comment.add": "commented on a finding",
     "finding.confirm": "confirmed a finding",
     "finding.dismiss": "dismissed a finding",
+    "finding.bulk_confirm": "confirmed {count} findings at once",
+    "finding.bulk_dismiss": "dismissed {count} findings at once",
     "finding.severity": "changed a finding's severity",
     "finding.revised": "marked a finding as revised in the materials",
     "version.upload": "uploaded {filename}",
