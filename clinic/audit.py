@@ -87,6 +87,8 @@ DESCRIPTIONS = {
     "clinic.gate_override": "overrode the quality gate: {reason}",
     "finding.confirm": "confirmed a finding",
     "finding.dismiss": "dismissed a finding",
+    "finding.bulk_confirm": "confirmed {count} findings at once",
+    "finding.bulk_dismiss": "dismissed {count} findings at once",
     "finding.severity": "changed a finding's severity",
     "finding.revised": "marked a finding as revised in the materials",
     "version.upload": "uploaded {filename}",

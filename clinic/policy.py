@@ -156,6 +156,7 @@ RULES: dict[str, Rule] = {
     "clinic.review": _can_review_clinic,
     "document.view": _document_rule(_can_view_clinic),
     "document.upload": _document_rule(_can_upload_to_clinic),
+    "document.annotate": _document_rule(_can_review_clinic),
     "version.view": _via_version(_document_rule(_can_view_clinic)),
     "version.annotate": _via_version(_document_rule(_can_review_clinic)),
     "finding.decide": _via_finding(_via_version(_document_rule(_can_review_clinic))),

@@ -45,6 +45,7 @@ EXPECTED_API: dict[str, tuple[dict, dict]] = {
     "api.notes": REVIEWERS,
     "api.add_clinic_note": REVIEWERS,
     "api.add_finding": REVIEWERS,
+    "api.bulk_decide": REVIEWERS,
     "api.action_items": SCOPED,
     "api.create_action_item": REVIEWERS,
     # The own item is owned by the course director, who may change its status.
@@ -246,6 +247,11 @@ def _valid_writes(world) -> list[tuple[str, str, dict]]:
                     "criterion_id": world.finding.criterion_id,
                 }
             },
+        ),
+        (
+            "POST",
+            f"/api/v1/documents/{world.document.id}/findings/bulk",
+            {"json": {"action": "confirm", "ids": [world.finding.id]}},
         ),
         (
             "POST",

@@ -59,6 +59,7 @@ EXPECTED.update(
         "documents.review": SCOPED,
         "documents.decide": REVIEWERS,
         "documents.add_finding": REVIEWERS,
+        "documents.bulk_decide": REVIEWERS,
         "documents.glossary": (EVERYONE, EVERYONE),
         "workflow.transition": UPLOADERS,
         # Directors join the discussion only once feedback is shared (the world's clinic is a draft).

@@ -390,6 +390,44 @@ SCHEMAS: dict[str, dict] = {
             "description": "Coaches' notes on this finding: present only for the "
             "clinic's coaches and admins, never for directors or deans.",
         },
+        next_open_id={
+            **_nullable(INT),
+            "description": "Only in the answer to a decision (PATCH): the next open "
+            "finding of the version in document order, or null when none is left.",
+        },
+    ),
+    "BulkDecision": {
+        "type": "object",
+        "required": ["action"],
+        "description": "Send `ids`, or `all_matching: true` with the filters. Ids "
+        "of another version are refused and nothing is changed.",
+        "properties": {
+            "action": {"type": "string", "enum": ["confirm", "dismiss"]},
+            "reason": {
+                **_enum(DismissReason),
+                "description": "Required to dismiss; `other` needs a comment.",
+            },
+            "comment": STR,
+            "ids": {"type": "array", "items": INT},
+            "all_matching": BOOL,
+            "criterion": STR,
+            "category": STR,
+            "severity": SEVERITY,
+            "confidence": {"type": "string", "enum": list(CONFIDENCE_LEVELS)},
+            "status": _enum(FindingStatus),
+            "page_from": {**INT, "description": "First page (or slide), inclusive."},
+            "page_to": {**INT, "description": "Last page (or slide), inclusive."},
+        },
+    },
+    "BulkDecisionResult": _obj(
+        ["document_id", "version", "version_id", "action", "count", "ids"],
+        document_id=INT,
+        version=INT,
+        version_id=INT,
+        action={"type": "string", "enum": ["confirm", "dismiss"]},
+        count=INT,
+        ids={"type": "array", "items": INT},
+        findings=_list_of("Finding"),
     ),
     "FindingList": _obj(
         ["document_id", "version", "version_id", "findings"],
@@ -669,6 +707,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "tag": "findings",
         "body": "FindingUpdate",
         "ok": (200, "Finding"),
+    },
+    "api.bulk_decide": {
+        "summary": "Confirm or dismiss several findings (chosen, or all matching "
+        "filters) with one reason; one audit entry",
+        "tag": "findings",
+        "body": "BulkDecision",
+        "ok": (200, "BulkDecisionResult"),
+        "query": [VERSION_PARAM],
     },
     "api.add_comment": {
         "summary": "Comment on a finding",

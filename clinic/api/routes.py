@@ -534,7 +534,63 @@ def update_finding(finding: Finding):
         reviews.reopen(current_user, finding)
     if severity is not None and severity != finding.severity:
         reviews.set_severity(current_user, finding, severity)
-    return _finding_out(finding)
+    show = workflow.decisions_visible(current_user, finding.version.document.clinic)
+    body = s.finding(finding, show, comments=True)
+    following = reviews.next_open(finding)
+    body["next_open_id"] = following.id if following else None
+    return jsonify(body)
+
+
+def _optional_int(data: dict, key: str) -> int | None:
+    value = data.get(key)
+    return None if value is None else _int(value, key)
+
+
+@bp.post("/documents/<int:document_id>/findings/bulk")
+@guard("document.annotate", document=Document)
+def bulk_decide(document: Document):
+    """Confirm or dismiss several findings of one version with one reason."""
+    data = json_body()
+    action = _text(data, "action", required=True)
+    if action not in reviews.BULK_ACTIONS:
+        raise ServiceError("`action` must be confirm or dismiss.")
+    version = _version(document)
+    all_matching = data.get("all_matching", False)
+    if not isinstance(all_matching, bool):
+        raise ServiceError("`all_matching` must be true or false.")
+    if not all_matching and "ids" not in data:
+        raise ServiceError("Send `ids`, or `all_matching: true` with filters.")
+    if all_matching and "ids" in data:
+        raise ServiceError("Send either `ids` or `all_matching`, not both.")
+    filters = {k: _text(data, k) for k in reviews.BULK_FILTERS}
+    filters["page_from"] = _optional_int(data, "page_from")
+    filters["page_to"] = _optional_int(data, "page_to")
+    findings = reviews.bulk_selection(
+        version,
+        ids=None if all_matching else _int_list(data, "ids"),
+        all_matching=all_matching,
+        filters=filters,
+    )
+    reviews.bulk_decide(
+        current_user,
+        version,
+        findings,
+        action,
+        _text(data, "reason"),
+        _text(data, "comment"),
+    )
+    show = workflow.decisions_visible(current_user, document.clinic)
+    return jsonify(
+        {
+            "document_id": document.id,
+            "version": version.number,
+            "version_id": version.id,
+            "action": action,
+            "count": len(findings),
+            "ids": [f.id for f in findings],
+            "findings": [s.finding(f, show) for f in findings],
+        }
+    )
 
 
 @bp.post("/findings/<int:finding_id>/comments")

@@ -255,15 +255,76 @@ def decide(finding: Finding):
     except ServiceError as error:
         flash(str(error), "danger")
     else:
+        following = reviews.next_open(finding) if action != "severity" else None
         if request.accept_mimetypes.best == "application/json":
             return jsonify(
                 {
                     "id": finding.id,
                     "status": finding.status.value,
                     "severity": finding.severity,
+                    "next_open_id": following.id if following else None,
                 }
             )
+        if action in ("confirm", "dismiss") and following is not None:
+            # The page opens at the next open finding (review.js focuses it).
+            return redirect(
+                url_for("documents.review", version_id=finding.version_id)
+                + f"#finding-{following.id}"
+            )
     return redirect(back)
+
+
+def _form_int(name: str) -> int | None:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ServiceError(f"“{raw}” is not a number.") from None
+
+
+@bp.post("/versions/<int:version_id>/findings/bulk")
+@guard("version.annotate", version=DocumentVersion)
+def bulk_decide(version: DocumentVersion):
+    """Confirm or dismiss the selected findings (or all matching the filters) at once."""
+    back = url_for("documents.review", version_id=version.id)
+    form = request.form
+    try:
+        ids = []
+        for raw in form.getlist("ids"):
+            try:
+                ids.append(int(raw))
+            except ValueError:
+                raise ServiceError(f"“{raw}” is not a finding id.") from None
+        findings = reviews.bulk_selection(
+            version,
+            ids=ids,
+            all_matching=form.get("all_matching") == "1",
+            filters={
+                **{k: form.get(k) for k in reviews.BULK_FILTERS},
+                "page_from": _form_int("page_from"),
+                "page_to": _form_int("page_to"),
+            },
+        )
+        action = form.get("action") or ""
+        reviews.bulk_decide(
+            current_user,
+            version,
+            findings,
+            action,
+            form.get("reason"),
+            form.get("comment"),
+        )
+    except ServiceError as error:
+        flash(str(error), "danger")
+        return redirect(back, 303)
+    verb = "confirmed" if action == "confirm" else "dismissed"
+    flash(
+        f"{len(findings)} finding{'s' if len(findings) != 1 else ''} {verb}.",
+        "success",
+    )
+    return redirect(back, 303)
 
 
 @bp.post("/versions/<int:version_id>/findings")

@@ -70,16 +70,90 @@
 
   // Filters
   const filters = Array.from(document.querySelectorAll("[data-facet]"));
+  const pageFrom = document.getElementById("filter-page-from");
+  const pageTo = document.getElementById("filter-page-to");
+  function bound(input) {
+    const n = input ? parseInt(input.value, 10) : NaN;
+    return isNaN(n) ? null : n;
+  }
+  function inPages(card) {
+    const from = bound(pageFrom), to = bound(pageTo);
+    if (from === null && to === null) return true;
+    if (!card.dataset.page) return false;
+    const page = parseInt(card.dataset.page, 10);
+    return (from === null || page >= from) && (to === null || page <= to);
+  }
   function applyFilters() {
     let shown = 0;
     cards.forEach(function (card) {
-      const ok = filters.every(function (f) { return !f.value || card.dataset[f.dataset.facet] === f.value; });
+      const ok = inPages(card) && filters.every(function (f) { return !f.value || card.dataset[f.dataset.facet] === f.value; });
       card.hidden = !ok;
       if (ok) shown += 1;
     });
     document.getElementById("shown-count").textContent = shown;
+    syncBulk();
   }
   filters.forEach(function (f) { f.addEventListener("change", applyFilters); });
+  [pageFrom, pageTo].forEach(function (input) { if (input) input.addEventListener("input", applyFilters); });
+  function clearFilters() {
+    filters.forEach(function (f) { f.value = ""; });
+    [pageFrom, pageTo].forEach(function (input) { if (input) input.value = ""; });
+    applyFilters();
+  }
+
+  // Triage in bulk: picked cards, or every card matching the filters (the server re-applies them)
+  const bulk = document.getElementById("bulk-form");
+  const bulkAll = document.getElementById("bulk-all");
+  const picks = Array.from(document.querySelectorAll(".bulk-pick"));
+  function syncBulk() {
+    if (!bulk) return;
+    const all = bulkAll.checked;
+    let count = 0;
+    picks.forEach(function (box) {
+      const card = box.closest("li.finding");
+      if (all) { box.checked = !card.hidden; box.disabled = true; } else box.disabled = false;
+      if (box.checked && (!all || !card.hidden)) count += 1;
+    });
+    document.getElementById("bulk-all-count").textContent = visible().length;
+    document.getElementById("bulk-count").textContent = count + " selected";
+    return count;
+  }
+  if (bulk) {
+    bulkAll.addEventListener("change", function () {
+      if (!bulkAll.checked) picks.forEach(function (box) { box.checked = false; });
+      syncBulk();
+    });
+    picks.forEach(function (box) { box.addEventListener("change", syncBulk); });
+    bulk.addEventListener("submit", function (e) {
+      const error = document.getElementById("bulk-error");
+      const action = e.submitter ? e.submitter.value : "";
+      const count = syncBulk();
+      let message = "";
+      if (!count) message = "Select at least one finding, or all matching the filters.";
+      else if (action === "dismiss" && !bulk.querySelector("[name=reason]").value) message = "Choose why the selected findings are dismissed.";
+      if (message) {
+        e.preventDefault();
+        error.textContent = message;
+        error.hidden = false;
+        return;
+      }
+      error.hidden = true;
+      // The filters the server applies for "all matching" (the same as on screen)
+      bulk.querySelectorAll("[data-bulk-filter]").forEach(function (input) {
+        const name = input.dataset.bulkFilter;
+        const facet = filters.find(function (f) { return f.dataset.facet === name; });
+        input.value = name === "page_from" ? (bound(pageFrom) ?? "")
+          : name === "page_to" ? (bound(pageTo) ?? "")
+          : (facet ? facet.value : "");
+      });
+      if (bulkAll.checked) picks.forEach(function (box) { box.disabled = true; box.checked = false; });
+      const verb = action === "dismiss" ? "Dismiss" : "Confirm";
+      if (!window.confirm(verb + " " + count + " finding" + (count === 1 ? "" : "s") + "?")) {
+        e.preventDefault();
+        syncBulk();
+      }
+    });
+  }
 
   // Order: document order, or by confidence / severity (strongest first)
   const RANK = { certain: 0, likely: 1, possible: 2, high: 0, medium: 1, low: 2 };
@@ -109,7 +183,7 @@
   // Cards and marks point at each other
   cards.forEach(function (card) {
     card.addEventListener("click", function (e) {
-      if (e.target.closest("form, details, a:not(.goto), select, button")) return;
+      if (e.target.closest("form, details, a:not(.goto), select, button, input")) return;
       e.preventDefault();
       select(card, false);
     });
@@ -119,7 +193,7 @@
     m.addEventListener("click", function (e) {
       const id = (m.dataset.findings || m.dataset.finding || "").split(" ")[0];
       const card = document.getElementById("finding-" + id);
-      if (card) { e.preventDefault(); if (card.hidden) { filters.forEach(function (f) { f.value = ""; }); applyFilters(); } select(card, true); }
+      if (card) { e.preventDefault(); if (card.hidden) clearFilters(); select(card, true); }
     });
   });
 
@@ -157,10 +231,14 @@
     });
   });
 
-  // Open at the finding named in the URL (after a decision)
+  // Open at the finding named in the URL: after a confirm or dismiss the server names
+  // the next open finding, so the coach carries on where the work is.
   if (location.hash.indexOf("#finding-") === 0) {
     const card = document.getElementById(location.hash.slice(1));
-    if (card) select(card, true);
+    if (card) {
+      select(card, true);
+      card.scrollIntoView({ block: "center" });
+    }
   }
 
   // Manual findings from a text selection: one finding per segment the selection touches

@@ -225,7 +225,10 @@ def test_2_coach_reviews_with_keyboard_and_mouse(server, login, screenshot):
     first = page.locator(f"#{first_id}")
     expect(first.locator(".badge.status-confirmed")).to_have_text("Confirmed")
     expect(first.locator(".decision")).to_contain_text("Confirmed by Casey Coach")
-    expect(first).to_be_focused()  # the page reopens at the decided finding
+    # The page reopens at the next open finding (the decided one was the first).
+    expect(cards.nth(1)).to_be_focused()
+    expect(page).to_have_url(re.compile(f"#{cards.nth(1).get_attribute('id')}$"))
+    first.focus()  # back to the top of the list for the walk below
 
     # --- j, k to the disparity statistic (its cause is on the next bullet), d,
     # a reason with the arrow keys, Enter ---
