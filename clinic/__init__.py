@@ -18,11 +18,33 @@ log = logging.getLogger(__name__)
 SIGNED_IN_AT = "signed_in_at"
 
 
+#: Endpoints a page loads as parts of itself (images, scripts), never navigated to.
+SUBRESOURCE_ENDPOINTS = frozenset({"static", "documents.page_image"})
+
+
 class SessionInterface(SecureCookieSessionInterface):
-    """Session cookie that is Secure whenever the request came over HTTPS."""
+    """Session cookie that is Secure whenever the request came over HTTPS, and that
+    navigations and actions renew, not a page's images and reads.
+
+    A page's images and fetches are still in flight when its form is posted. Had their
+    answers renewed the cookie, the oldest would arrive last and put back the session
+    from before the post, losing its flash message ("Finding added").
+    """
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        if request.method not in ("GET", "HEAD"):
+            return True  # an action of the user's, even from a script
+        mode = request.headers.get("Sec-Fetch-Mode")
+        if mode:
+            return mode == "navigate"
+        return request.endpoint not in SUBRESOURCE_ENDPOINTS
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -412,6 +412,21 @@ def test_expired_session_cookie_is_refused(app, client, auth, world):
     assert "/auth/login" in response.headers["Location"]
 
 
+def test_only_navigations_renew_the_cookie(app, client, auth, world):
+    """A page's images and fetches, still in flight when its form is posted, must not
+    answer with the session from before the post: its flash message would be lost."""
+    auth.login(world.coach.email)
+    with app.app_context():
+        navigate = client.get("/", headers={"Sec-Fetch-Mode": "navigate"})
+        image = client.get("/static/review.js", headers={"Sec-Fetch-Mode": "no-cors"})
+        read = client.get("/clinics", headers={"Sec-Fetch-Mode": "cors"})
+        plain_static = client.get("/static/review.js")
+    assert "session=" in navigate.headers.get("Set-Cookie", "")
+    assert image.status_code == 200 and "Set-Cookie" not in image.headers
+    assert read.status_code == 200 and "Set-Cookie" not in read.headers
+    assert "Set-Cookie" not in plain_static.headers
+
+
 def test_a_sign_in_ends_after_the_maximum_however_busy(app, client, auth, world):
     """Each request renews the idle lifetime, but not SESSION_MAX_HOURS (a tab left
     open, polling for status, must not keep a sign-in alive for ever)."""
