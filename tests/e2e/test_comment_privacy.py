@@ -85,14 +85,12 @@ def test_comments_private_until_shared_notes_never(server, login, screenshot):
     # --- the coach shares the feedback ---
     coach.goto(f"/clinics/{clinic.clinic_id}")
     coach.get_by_role("link", name="Move to “Feedback shared”…").click()
-    override = coach.get_by_label(re.compile("^Reason for overriding"))
-    if override.count():
-        override.fill("Discussed at the coaching session.")
-        coach.get_by_role(
-            "button", name="Override and move to “Feedback shared”"
-        ).click()
-    else:
-        coach.get_by_role("button", name="Yes, move to “Feedback shared”").click()
+    # The syllabus has open high-severity findings: the quality gate wants a reason
+    # (tests/e2e/test_share_gate.py looks at that page closely).
+    coach.get_by_label(re.compile("^Reason for overriding")).fill(
+        "Discussed at the coaching session."
+    )
+    coach.get_by_role("button", name="Override and move to “Feedback shared”").click()
     expect(status(coach)).to_have_text("Feedback shared")
 
     # --- shared: the director reads the comment, and still never the notes ---
