@@ -259,3 +259,44 @@ def test_home_feed_names_the_document_and_the_course(client, auth, world):
     home = client.get("/").get_data(as_text=True)
     assert "“renal-lecture”" in home
     assert "NEPH 610 Renal Physiology (2026-27)" in home
+
+
+def test_api_lists_marks_and_sets_preferences(client, world):
+    from clinic.services import tokens
+
+    _, token = tokens.create_token(None, world.director, "script")
+    headers = {"Authorization": f"Bearer {token}"}
+    data = client.get("/api/v1/notifications", headers=headers).get_json()
+    assert data["unread"] == 1
+    [entry] = data["notifications"]
+    assert entry["kind"] == "action_assigned" and "Teach CKD-EPI" in entry["subject"]
+    assert entry["link"] == f"/clinics/{world.clinic.id}#action-items"
+    read = client.post(
+        f"/api/v1/notifications/{entry['id']}/read", headers=headers
+    ).get_json()
+    assert read["read_at"]
+    assert (
+        client.get("/api/v1/notifications", headers=headers).get_json()["unread"] == 0
+    )
+    # Someone else's notification: refused.
+    _, coach_token = tokens.create_token(None, world.coach, "script")
+    response = client.post(
+        f"/api/v1/notifications/{entry['id']}/read",
+        headers={"Authorization": f"Bearer {coach_token}"},
+    )
+    assert response.status_code == 403
+    assert (
+        client.get(
+            "/api/v1/notifications", headers={"Authorization": f"Bearer {coach_token}"}
+        ).get_json()["notifications"]
+        == []
+    )
+    prefs = client.put(
+        "/api/v1/notifications/preferences", headers=headers, json={"reply": "digest"}
+    )
+    assert prefs.status_code == 200
+    assert prefs.get_json()["preferences"]["reply"] == "digest"
+    bad = client.put(
+        "/api/v1/notifications/preferences", headers=headers, json={"reply": "weekly"}
+    )
+    assert bad.status_code == 400
