@@ -300,3 +300,23 @@ def test_api_lists_marks_and_sets_preferences(client, world):
         "/api/v1/notifications/preferences", headers=headers, json={"reply": "weekly"}
     )
     assert bad.status_code == 400
+
+
+def test_mail_waits_for_the_queue_not_the_request(app, world, smtp_server):
+    """With a real (SQLite) queue, the service only queues the mail; a worker sends it."""
+    huey = app.extensions["huey"]
+    huey.immediate = False  # back to the configured SQLite queue
+    try:
+        workflow.create_action_item(
+            world.coach, world.clinic, title="Queued mail", owner=world.director
+        )
+        entry = _of(world.director, NotificationKind.ACTION_ASSIGNED)[-1]
+        assert entry.mail_status == MailStatus.PENDING
+        assert not smtp_server.messages and huey.pending_count() == 1
+        huey.execute(huey.dequeue())
+        assert _of(world.director)[-1].mail_status == MailStatus.SENT
+        [mail] = smtp_server.to(world.director.email)
+        assert "Queued mail" in mail["Subject"]
+    finally:
+        huey.flush()
+        huey.immediate = True
