@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
+import ssl
+import subprocess
 
+import pytest
 import sqlalchemy as sa
 
 from clinic.extensions import db
@@ -320,3 +324,65 @@ def test_mail_waits_for_the_queue_not_the_request(app, world, smtp_server):
     finally:
         huey.flush()
         huey.immediate = True
+
+
+@pytest.fixture
+def self_signed(tmp_path, monkeypatch):
+    """A certificate for 127.0.0.1 (openssl), trusted by this process through SSL_CERT_FILE."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_mail_over_tls(app, world, self_signed, mode):
+    """STARTTLS (with a required sign-in) and SSL, against a real server."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.conftest import SmtpInbox
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        good = isinstance(auth_data, LoginPassword) and (
+            auth_data.login,
+            auth_data.password,
+        ) == (b"mailer", b"s3cret")
+        return AuthResult(success=good)
+
+    inbox = SmtpInbox()
+    options = (
+        {
+            "tls_context": self_signed,
+            "require_starttls": True,
+            "authenticator": authenticator,
+            "auth_required": True,
+        }
+        if mode == "starttls"
+        else {"ssl_context": self_signed}
+    )
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
+    controller.start()
+    try:
+        app.config.update(
+            SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_TLS=mode
+        )
+        if mode == "starttls":  # and sign in to the server
+            app.config.update(SMTP_USER="mailer", SMTP_PASSWORD="s3cret")
+        workflow.create_action_item(
+            world.coach, world.clinic, title=f"Over {mode}", owner=world.director
+        )
+    finally:
+        controller.stop()
+    [mail] = inbox.to(world.director.email)
+    assert f"Over {mode}" in mail["Subject"]
