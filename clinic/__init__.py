@@ -138,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.documents import bp as documents_bp
     from clinic.health import bp as health_bp
     from clinic.main import bp as main_bp
+    from clinic.notifications import bp as notifications_bp
     from clinic.summaries import bp as summaries_bp
     from clinic.workflow import bp as workflow_bp
 
@@ -148,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(workflow_bp)
     app.register_blueprint(summaries_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(health_bp)
 
 
@@ -158,7 +160,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from clinic.audit import describe
+    from clinic.audit import describe, where
     from clinic.models import ClinicStatus, Role
     from clinic.policy import allowed
 
@@ -166,7 +168,12 @@ def register_template_helpers(app: Flask) -> None:
     def inject_helpers() -> dict:
         from flask_login import current_user
 
+        from clinic.services.notifications import unread_count
+
         return {
+            "unread_notifications": lambda: (
+                unread_count(current_user) if current_user.is_authenticated else 0
+            ),
             "can": lambda action, obj=None: allowed(current_user, action, obj),
             "Role": Role,
             "ClinicStatus": ClinicStatus,
@@ -175,6 +182,10 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("describe_event")
     def describe_event(event) -> str:
         return describe(event)
+
+    @app.template_filter("event_where")
+    def event_where(event) -> str:
+        return where(event)
 
     @app.template_filter("datetime")
     def format_datetime(value) -> str:

@@ -118,3 +118,32 @@ def describe(event: AuditEvent) -> str:
         return template.format(**(event.after or {}))
     except (KeyError, IndexError, ValueError):
         return template.split(" (")[0].replace("{", "").replace("}", "")
+
+
+def where(event: AuditEvent) -> str:
+    """The document (if any) and the course an event is about, e.g.
+    "lecture.pdf · NEPH 610 Renal Physiology", for the home page feed."""
+    from clinic.models import Clinic, Comment, Document, DocumentVersion, Finding
+
+    document = None
+    models = {
+        "Document": Document,
+        "DocumentVersion": DocumentVersion,
+        "Finding": Finding,
+        "Comment": Comment,
+    }
+    model = models.get(event.object_type or "")
+    if model is not None and (event.object_id or "").isdigit():
+        obj = db.session.get(model, int(event.object_id))
+        if isinstance(obj, Comment):
+            obj = obj.finding
+        if isinstance(obj, Finding):
+            obj = obj.version
+        if isinstance(obj, DocumentVersion):
+            obj = obj.document
+        document = obj
+    parts = [f"“{document.title}”"] if document is not None else []
+    clinic = db.session.get(Clinic, event.clinic_id) if event.clinic_id else None
+    if clinic is not None:
+        parts.append(f"{clinic.course} ({clinic.academic_year})")
+    return " · ".join(parts)

@@ -235,6 +235,40 @@ def create_token_command(email: str, name: str) -> None:
     )
 
 
+@click.group("notifications")
+def notifications_group() -> None:
+    """Notification mail: retry failures, overdue action items, daily digests."""
+
+
+@notifications_group.command("retry-failed")
+@with_appcontext
+def retry_failed_command() -> None:
+    """Queue again every notification mail that failed."""
+    from clinic.services import notifications
+
+    ids = notifications.retry_failed()
+    click.echo(f"{len(ids)} failed notification mails queued again.")
+
+
+@notifications_group.command("overdue")
+@with_appcontext
+def overdue_command() -> None:
+    """Notify the owners of newly overdue action items (each item once)."""
+    from clinic.services import notifications
+
+    created = notifications.notify_overdue()
+    click.echo(f"{len(created)} overdue action items notified.")
+
+
+@notifications_group.command("digest")
+@with_appcontext
+def digest_command() -> None:
+    """Send the daily digest to everyone with notifications waiting for it."""
+    from clinic.services import notifications
+
+    click.echo(f"{notifications.send_digests()} digest mails sent.")
+
+
 def commands() -> list[click.Command]:
     """Every `clinic` command (those needing the app build it when they run)."""
     from clinic.cli_analysis import analyze_command, rubric_group
@@ -247,6 +281,7 @@ def commands() -> list[click.Command]:
         worker_command,
         demo_command,
         create_token_command,
+        notifications_group,
         scan_command,
         analyze_command,
         rubric_group,

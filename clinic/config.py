@@ -37,6 +37,13 @@ ENV_SETTINGS: dict[str, tuple[str, type]] = {
         lambda v: dt.timedelta(hours=float(v)),
     ),
     "SESSION_MAX_HOURS": ("SESSION_MAX_HOURS", float),
+    "SMTP_HOST": ("SMTP_HOST", str),
+    "SMTP_PORT": ("SMTP_PORT", int),
+    "SMTP_USER": ("SMTP_USER", str),
+    "SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "SMTP_TLS": ("SMTP_TLS", lambda v: v.strip().lower()),
+    "MAIL_FROM": ("MAIL_FROM", str),
+    "BASE_URL": ("BASE_URL", str),
 }
 
 
@@ -78,6 +85,15 @@ def defaults(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "BOOTSTRAP_SERVE_LOCAL": True,
+        # Mail: with no SMTP host, messages are only logged.
+        "SMTP_HOST": None,
+        "SMTP_PORT": None,  # 25, 587 with starttls, 465 with ssl
+        "SMTP_USER": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_TLS": "off",  # off, starttls or ssl
+        "MAIL_FROM": "clinic@localhost",
+        # Links in mail (jobs have no request to take the host from).
+        "BASE_URL": "http://localhost:5000",
     }
 
 

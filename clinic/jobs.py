@@ -49,9 +49,33 @@ def _register_tasks(app: Flask, huey: Huey) -> None:
         with app.app_context():
             requeue_stale_versions()
 
+    @huey.task(name="send_notification", retries=3, retry_delay=300)
+    def send_notification(notification_id: int) -> None:
+        from clinic.services.notifications import deliver
+
+        with app.app_context():
+            deliver(notification_id)  # MailError: huey retries it later
+
+    @huey.periodic_task(crontab(hour="6", minute="0"), name="notify_overdue")
+    def notify_overdue() -> None:
+        from clinic.services.notifications import notify_overdue
+
+        with app.app_context():
+            log.info("overdue action items notified: %s", len(notify_overdue()))
+
+    @huey.periodic_task(crontab(hour="7", minute="0"), name="send_digests")
+    def send_digests() -> None:
+        from clinic.services.notifications import send_digests
+
+        with app.app_context():
+            log.info("digests sent: %s", send_digests())
+
     app.extensions["huey_tasks"] = {
         "analyse_version": analyse_version,
         "requeue_stale": requeue_stale,
+        "send_notification": send_notification,
+        "notify_overdue": notify_overdue,
+        "send_digests": send_digests,
     }
 
 
@@ -62,6 +86,11 @@ def init_app(app: Flask) -> None:
 def enqueue_analysis(version_id: int) -> None:
     """Queue the analysis of a version (runs at once in immediate mode)."""
     current_app.extensions["huey_tasks"]["analyse_version"](version_id)
+
+
+def enqueue_notification(notification_id: int) -> None:
+    """Queue the mail of a notification (runs at once in immediate mode)."""
+    current_app.extensions["huey_tasks"]["send_notification"](notification_id)
 
 
 def requeue_stale_versions() -> list[int]:

@@ -665,3 +665,96 @@ class ApiToken(db.Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+class NotificationKind(str, enum.Enum):
+    FEEDBACK_SHARED = "feedback_shared"
+    REPLY = "reply"
+    ACTION_ASSIGNED = "action_assigned"
+    ACTION_OVERDUE = "action_overdue"
+
+    @property
+    def label(self) -> str:
+        return {
+            "feedback_shared": "Feedback shared on a clinic of yours",
+            "reply": "A reply on a comment thread you are in",
+            "action_assigned": "An action item assigned to you",
+            "action_overdue": "An action item of yours is overdue",
+        }[self.value]
+
+
+class Delivery(str, enum.Enum):
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+    OFF = "off"
+
+    @property
+    def label(self) -> str:
+        return {
+            "immediate": "Email at once",
+            "digest": "Daily digest",
+            "off": "No email",
+        }[self.value]
+
+
+class MailStatus(str, enum.Enum):
+    PENDING = "pending"  # queued for sending at once
+    DIGEST = "digest"  # waits for the daily digest
+    SENT = "sent"
+    FAILED = "failed"  # retried by the queue and `clinic notifications retry-failed`
+    NONE = "none"  # the user turned email off for this kind
+
+
+class NotificationPreference(db.Model):
+    """How a user wants one kind of notification mailed (no row: immediately)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[NotificationKind] = mapped_column(
+        sa.Enum(
+            NotificationKind,
+            native_enum=False,
+            create_constraint=True,
+            length=32,
+            values_callable=lambda members: [m.value for m in members],
+            validate_strings=True,
+        ),
+        primary_key=True,
+    )
+    delivery: Mapped[Delivery] = _enum_column(Delivery, Delivery.IMMEDIATE)
+
+
+class Notification(db.Model):
+    """One in-app notification for one user, and the outbox state of its email."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[NotificationKind] = _enum_column(NotificationKind, None)
+    clinic_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("clinics.id", ondelete="CASCADE")
+    )
+    # The overdue action item (each is notified once).
+    action_item_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("action_items.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    body: Mapped[str] = mapped_column(sa.Text)
+    # A path in the app (the mail makes it absolute with BASE_URL).
+    link: Mapped[str] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+    read_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    mail_status: Mapped[MailStatus] = _enum_column(MailStatus, MailStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+    clinic: Mapped[Clinic | None] = relationship()

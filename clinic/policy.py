@@ -182,6 +182,10 @@ RULES: dict[str, Rule] = {
         and (user.role == Role.ADMIN or token.user_id == user.id)
     ),
     "action_item.update": _can_update_action,
+    # A notification is its recipient's alone (admins included).
+    "notification.own": lambda user, n: (
+        _authenticated(user, None) and n.user_id == user.id
+    ),
     "selfcheck.create": _is(Role.DIRECTOR),
     # The plan shows coach decisions: directors get it once feedback is shared.
     "clinic.action_plan": lambda user, c: (

@@ -95,3 +95,51 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+class SmtpInbox:
+    """What a real SMTP server (aiosmtpd, on 127.0.0.1 in this process) received."""
+
+    def __init__(self):
+        self.messages = []  # email.message.EmailMessage, with .rcpt_tos
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        message.rcpt_tos = list(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, email: str) -> list:
+        return [m for m in self.messages if email in m.rcpt_tos]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on 127.0.0.1; the app is configured to send to it."""
+    from aiosmtpd.controller import Controller
+
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=controller.port,
+        SMTP_TLS="off",
+        MAIL_FROM="clinic@school.example.edu",
+        BASE_URL="http://clinic.test",
+    )
+    try:
+        yield inbox
+    finally:
+        controller.stop()

@@ -58,6 +58,15 @@ EXPECTED_API: dict[str, tuple[dict, dict]] = {
         NOT_FOREIGN,
     ),
     "api.summary_pdf": (NOT_FOREIGN, NOT_FOREIGN),
+    # Each user's own notifications; one is the coach's (own) or the director's (foreign).
+    "api.notifications_list": (EVERYONE, EVERYONE),
+    "api.notifications_read_all": (EVERYONE, EVERYONE),
+    "api.notification_preferences": (EVERYONE, EVERYONE),
+    "api.set_notification_preferences": (EVERYONE, EVERYONE),
+    "api.notification_read": (
+        {"admin": 403, "coach": OK, "director": 403, "dean": 403},
+        {"admin": 403, "coach": 403, "director": OK, "dean": 403},
+    ),
 }
 PUBLIC_API = {"api.openapi"}
 
@@ -94,7 +103,25 @@ def setup_api_world(world):
         owner=world.other_director,
     )
     world.criterion_id = next(iter(app_rubric().manual_criteria))
+    world.coach_notification = _notification_of(world.coach)
+    world.director_notification = _notification_of(world.director)
     return world
+
+
+def _notification_of(user):
+    from clinic.models import MailStatus, Notification, NotificationKind
+
+    notification = Notification(
+        user_id=user.id,
+        kind=NotificationKind.REPLY,
+        subject="A reply",
+        body="A reply",
+        link="/",
+        mail_status=MailStatus.SENT,
+    )
+    db.session.add(notification)
+    db.session.commit()
+    return notification
 
 
 def objects(world, own: bool) -> dict:
@@ -105,6 +132,9 @@ def objects(world, own: bool) -> dict:
         "finding_id": (world.finding if own else world.other_finding).id,
         "action_item_id": (world.action_item if own else world.other_action_item).id,
         "criterion_id": world.criterion_id,
+        "notification_id": (
+            world.coach_notification if own else world.director_notification
+        ).id,
     }
 
 
@@ -271,6 +301,14 @@ def _valid_writes(world) -> list[tuple[str, str, dict]]:
     ]
 
 
+# A dean's own notifications and settings are theirs to change (test_notifications).
+PERSONAL_WRITES = {
+    "api.notification_read",
+    "api.notifications_read_all",
+    "api.set_notification_preferences",
+}
+
+
 def test_dean_cannot_change_anything(app, client, world):
     setup_api_world(world)
     writes = _valid_writes(world)
@@ -278,6 +316,7 @@ def test_dean_cannot_change_anything(app, client, world):
         (m, r.endpoint)
         for r in api_rules(app)
         for m in r.methods - {"GET", "HEAD", "OPTIONS"}
+        if r.endpoint not in PERSONAL_WRITES
     }
     assert len(writes) == len(write_rules), "a write endpoint is missing here"
     before = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))

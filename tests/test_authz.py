@@ -95,6 +95,16 @@ EXPECTED.update(
         "summaries.findings_csv": SCOPED,
         "summaries.action_items_csv": SCOPED,
         "health.health": (EVERYONE, EVERYONE),
+        # Each user's own list and settings.
+        "notifications.index": (EVERYONE, EVERYONE),
+        "notifications.mark_all_read": (EVERYONE, EVERYONE),
+        "notifications.settings": (EVERYONE, EVERYONE),
+        # The notification belongs to the coach (own) or the director (foreign): its
+        # recipient alone may mark it read, admins included.
+        "notifications.mark_read": (
+            {"admin": 403, "coach": OK, "director": 403, "dean": 403},
+            {"admin": 403, "coach": 403, "director": OK, "dean": 403},
+        ),
     }
 )
 PUBLIC = {"auth.login", "health.health"}
@@ -129,6 +139,11 @@ def _objects(world, own: bool) -> dict:
         "finding_id": (world.finding if own else world.other_finding).id,
         "action_item_id": (world.action_item if own else world.other_action_item).id,
         "token_id": world.token.id if hasattr(world, "token") else 9999,
+        "notification_id": (
+            world.coach_notification if own else world.director_notification
+        ).id
+        if hasattr(world, "coach_notification")
+        else 9999,
         "page": 1,
     }
 
@@ -149,11 +164,30 @@ def test_every_route_has_an_expected_decision(app):
     )
 
 
+def _notification_of(user):
+    from clinic.extensions import db
+    from clinic.models import MailStatus, Notification, NotificationKind
+
+    notification = Notification(
+        user_id=user.id,
+        kind=NotificationKind.REPLY,
+        subject="A reply",
+        body="A reply",
+        link="/",
+        mail_status=MailStatus.SENT,
+    )
+    db.session.add(notification)
+    db.session.commit()
+    return notification
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_authorization_matrix(app, client, world, role):
     app.config["WTF_CSRF_ENABLED"] = False
     world.target = builders.gen_user(Role.DIRECTOR, name="Target User")
     world.token, _ = tokens.create_token(world.coach, world.coach, "matrix")
+    world.director_notification = _notification_of(world.director)
+    world.coach_notification = _notification_of(world.coach)
     if role != "anonymous":
         user = world.users[role]
         response = client.post(
@@ -216,6 +250,7 @@ def test_missing_objects_answer_404(app, client, world, role):
                 page=1,
                 action_item_id=9999,
                 token_id=9999,
+                notification_id=9999,
             )
             url = _url(rule, ids)
             assert client.get(url).status_code == 404, url

@@ -46,8 +46,20 @@ def _ids(world, own: bool = True) -> dict:
         "action_item_id": (world.action_item if own else world.other_action_item).id,
         "token_id": (world.token if own else world.other_token).id,
         "criterion_id": next(iter(app_rubric().manual_criteria)),
+        "notification_id": _notification_of(
+            world.director if own else world.other_director
+        ),
         "page": 1,
     }
+
+
+def _notification_of(user) -> int:
+    """The id of the user's latest notification (the world assigns each director an item)."""
+    from clinic.models import Notification
+
+    return db.session.scalar(
+        sa.select(sa.func.max(Notification.id)).where(Notification.user_id == user.id)
+    )
 
 
 def _url(rule, ids: dict) -> str:

@@ -17,9 +17,12 @@ from clinic.models import (
     ActionStatus,
     ClinicStatus,
     CourseKind,
+    Delivery,
     DismissReason,
     FindingStatus,
+    MailStatus,
     MatchState,
+    NotificationKind,
     Role,
     VersionStatus,
 )
@@ -67,7 +70,34 @@ LOCATION = {
 SEVERITY = {"type": "string", "enum": ["high", "medium", "low"]}
 COUNTER = {"type": "object", "additionalProperties": INT}
 
+PREFERENCES = {
+    "type": "object",
+    "description": "Per kind: immediate (email at once), digest (daily) or off.",
+    "properties": {k.value: _enum(Delivery) for k in NotificationKind},
+    "additionalProperties": False,
+}
+
 SCHEMAS: dict[str, dict] = {
+    "Notification": _obj(
+        ["id", "kind", "subject", "body", "link", "created_at"],
+        id=INT,
+        kind=_enum(NotificationKind),
+        subject=STR,
+        body=STR,
+        link={"type": "string", "description": "Path of the thing in the app."},
+        clinic_id=_nullable(INT),
+        created_at=DATETIME,
+        read_at=_nullable(DATETIME),
+        mail_status=_enum(MailStatus),
+    ),
+    "NotificationList": _obj(
+        ["unread", "notifications"],
+        unread=INT,
+        notifications=_list_of("Notification"),
+    ),
+    "MarkedRead": _obj(["marked"], marked=INT),
+    "NotificationPreferencesUpdate": PREFERENCES,
+    "NotificationPreferences": _obj(["preferences"], preferences=PREFERENCES),
     "Error": _obj(
         ["error", "message"],
         error={
@@ -603,6 +633,32 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "ok": (200, None),
     },
     "api.me": {"summary": "The token's user", "tag": "meta", "ok": (200, "User")},
+    "api.notifications_list": {
+        "summary": "The user's own notifications (newest first) and the unread count",
+        "tag": "notifications",
+        "ok": (200, "NotificationList"),
+    },
+    "api.notification_read": {
+        "summary": "Mark one of the user's notifications read",
+        "tag": "notifications",
+        "ok": (200, "Notification"),
+    },
+    "api.notifications_read_all": {
+        "summary": "Mark all the user's notifications read",
+        "tag": "notifications",
+        "ok": (200, "MarkedRead"),
+    },
+    "api.notification_preferences": {
+        "summary": "How each kind of notification is emailed to the user",
+        "tag": "notifications",
+        "ok": (200, "NotificationPreferences"),
+    },
+    "api.set_notification_preferences": {
+        "summary": "Choose how each kind of notification is emailed",
+        "tag": "notifications",
+        "body": "NotificationPreferencesUpdate",
+        "ok": (200, "NotificationPreferences"),
+    },
     "api.courses_list": {
         "summary": "Courses the user may see",
         "tag": "courses",

@@ -27,6 +27,7 @@ from clinic.models import (
     Finding,
     FindingStatus,
     MatchState,
+    Notification,
     Segment,
     User,
     VersionStatus,
@@ -34,7 +35,7 @@ from clinic.models import (
 )
 from clinic.policy import allowed, guard, visible_clinics, visible_courses
 from clinic.rubric_cache import app_rubric
-from clinic.services import ServiceError, courses, reviews, workflow
+from clinic.services import ServiceError, courses, notifications, reviews, workflow
 from clinic.services import documents as document_service
 from clinic.storage import StorageError
 from clinic.uploads import accepts_files, current_limits, file_size, over_file_limit
@@ -803,3 +804,46 @@ def summary_pdf():
         request.args.get("school") or None, request.args.get("year") or None
     )
     return _pdf(render_summary_pdf(summary), filename(summary, "pdf"))
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+@bp.get("/notifications")
+@guard("authenticated")
+def notifications_list():
+    return jsonify(
+        {
+            "unread": notifications.unread_count(current_user),
+            "notifications": [
+                s.notification(n) for n in notifications.of_user(current_user)
+            ],
+        }
+    )
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@guard("notification.own", notification=Notification)
+def notification_read(notification: Notification):
+    return jsonify(s.notification(notifications.mark_read(current_user, notification)))
+
+
+@bp.post("/notifications/read-all")
+@guard("authenticated")
+def notifications_read_all():
+    return jsonify({"marked": notifications.mark_all_read(current_user)})
+
+
+@bp.get("/notifications/preferences")
+@guard("authenticated")
+def notification_preferences():
+    return jsonify(s.notification_preferences(notifications.preferences(current_user)))
+
+
+@bp.put("/notifications/preferences")
+@guard("authenticated")
+def set_notification_preferences():
+    data = json_body()
+    return jsonify(
+        s.notification_preferences(notifications.set_preferences(current_user, data))
+    )

@@ -258,3 +258,21 @@ def token(t: ApiToken) -> dict:
         "last_used_at": iso(t.last_used_at),
         "revoked_at": iso(t.revoked_at),
     }
+
+
+def notification(n) -> dict:
+    return {
+        "id": n.id,
+        "kind": n.kind.value,
+        "subject": n.subject,
+        "body": n.body,
+        "link": n.link,
+        "clinic_id": n.clinic_id,
+        "created_at": iso(n.created_at),
+        "read_at": iso(n.read_at),
+        "mail_status": n.mail_status.value,
+    }
+
+
+def notification_preferences(chosen: dict) -> dict:
+    return {"preferences": {k.value: v.value for k, v in chosen.items()}}

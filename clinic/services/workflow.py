@@ -27,7 +27,7 @@ from clinic.models import (
     User,
     utcnow,
 )
-from clinic.services import ServiceError
+from clinic.services import ServiceError, notifications
 
 MAX_TEXT = 10_000
 
@@ -88,7 +88,7 @@ ORDER = list(ClinicStatus)
 
 # Called after feedback is shared and committed: hook(actor, clinic, override_reason).
 # Other areas (notifications) register here; a failing hook is logged, never undoes the share.
-FEEDBACK_SHARED_HOOKS: list = []
+FEEDBACK_SHARED_HOOKS: list = [notifications.feedback_shared_hook]
 
 
 def at_least(clinic: Clinic, status: ClinicStatus) -> bool:
@@ -498,7 +498,9 @@ def add_comment(
         comment,
         after={"finding": finding.id, "body": comment.body[:200]},
     )
+    created = notifications.for_reply(actor, comment)
     db.session.commit()
+    notifications.dispatch(created)
     return comment
 
 
@@ -760,7 +762,9 @@ def create_action_item(
     db.session.add(item)
     db.session.flush()
     audit.record(actor, "action_item.create", item, after=_snapshot(item))
+    created = notifications.for_assigned(actor, item)
     db.session.commit()
+    notifications.dispatch(created)
     return item
 
 
@@ -795,12 +799,17 @@ def update_action_item(
         item.description = _text(description, "The description", required=False)
     if due_date is not False:
         item.due_date = due_date
+    created = []
     if owner is not False:
+        previous_owner = item.owner_id
         item.owner = _owner(item.clinic, owner)
+        if item.owner is not None and item.owner.id != previous_owner:
+            created = notifications.for_assigned(actor, item)
     audit.record(
         actor, "action_item.update", item, before=before, after=_snapshot(item)
     )
     db.session.commit()
+    notifications.dispatch(created)
     return item
 
 
