@@ -92,7 +92,7 @@ SETUP_SCRIPT = textwrap.dedent(
 )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -129,9 +129,10 @@ def server(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def running_server(base: Path, **settings: str):
+def running_server(base: Path, port: int | None = None, **settings: str):
     """`clinic serve` in `base`, set up as for `server`; `settings` are extra CLINIC_*
-    variables (e.g. CLINIC_MAX_UPLOAD_MB="1") for a module that needs its own server."""
+    variables (e.g. CLINIC_MAX_UPLOAD_MB="1") for a module that needs its own server,
+    and `port` a port chosen beforehand (for a setting that names the server's URL)."""
     instance = base / "instance"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLINIC_")}
     env.update(
@@ -144,7 +145,7 @@ def running_server(base: Path, **settings: str):
     printed = _run(["-c", SETUP_SCRIPT, json.dumps(accounts), PASSWORD], env)
     ids = json.loads(printed.strip().splitlines()[-1])
 
-    port = _free_port()
+    port = port or free_port()
     log = base / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
