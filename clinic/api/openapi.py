@@ -478,6 +478,11 @@ SCHEMAS: dict[str, dict] = {
             },
             "comment": STR,
             "severity": SEVERITY,
+            "criterion_id": {
+                **STR,
+                "description": "Put the finding under another rubric criterion "
+                "(audited); its title, category and severity follow.",
+            },
         },
     },
     "ManualFinding": _obj(
@@ -759,7 +764,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "ok": (200, "Finding"),
     },
     "api.update_finding": {
-        "summary": "Confirm, dismiss or reopen a finding, or change its severity",
+        "summary": "Confirm, dismiss or reopen a finding, or change its severity or "
+        "criterion",
         "tag": "findings",
         "body": "FindingUpdate",
         "ok": (200, "Finding"),

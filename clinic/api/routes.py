@@ -499,8 +499,9 @@ def finding(finding: Finding):
 @bp.patch("/findings/<int:finding_id>")
 @guard("finding.decide", finding=Finding)
 def update_finding(finding: Finding):
-    """`{status, reason, comment, severity}`: each given field is applied."""
+    """`{status, reason, comment, severity, criterion_id}`: each given field is applied."""
     data = json_body()
+    criterion_id = _text(data, "criterion_id")
     status = _text(data, "status")
     reason = _text(data, "reason")
     comment = _text(data, "comment")
@@ -525,8 +526,19 @@ def update_finding(finding: Finding):
         raise ServiceError("An open finding has no `reason` or `comment`.")
     elif status == FindingStatus.CONFIRMED.value and reason:
         raise ServiceError("A `reason` goes with a dismissal only.")
-    if status is None and severity is None:
-        raise ServiceError("Send at least one of status, reason, comment, severity.")
+    criterion = None
+    if criterion_id is not None and criterion_id != finding.criterion_id:
+        criterion = app_rubric().criteria.get(criterion_id)
+        if criterion is None:
+            raise ServiceError(
+                f"`criterion_id` “{criterion_id}” is not a criterion of the rubric."
+            )
+    if status is None and severity is None and criterion_id is None:
+        raise ServiceError(
+            "Send at least one of status, reason, comment, severity, criterion_id."
+        )
+    if criterion is not None:
+        reviews.change_criterion(current_user, finding, criterion)
     if status == FindingStatus.CONFIRMED.value:
         reviews.confirm(current_user, finding, comment)
     elif status == FindingStatus.DISMISSED.value:

@@ -55,6 +55,8 @@ class DecisionForm(FlaskForm):
     severity = SelectField(
         "Severity", choices=SEVERITY_CHOICES, validators=[Optional()]
     )
+    # Checked against the rubric in the view (the rubric is data, read at run time).
+    criterion = StringField("Criterion", validators=[Optional(), Length(max=64)])
     submit = SubmitField("Save")
 
 

@@ -250,18 +250,27 @@ def decide(finding: Finding):
             reviews.reopen(current_user, finding)
         elif action == "severity":
             reviews.set_severity(current_user, finding, form.severity.data or "")
+        elif action == "criterion":
+            reviews.change_criterion(
+                current_user, finding, _criterion(form.criterion.data)
+            )
         else:
             raise ServiceError("Unknown decision.")
     except ServiceError as error:
         flash(str(error), "danger")
     else:
-        following = reviews.next_open(finding) if action != "severity" else None
+        following = (
+            reviews.next_open(finding)
+            if action not in ("severity", "criterion")
+            else None
+        )
         if request.accept_mimetypes.best == "application/json":
             return jsonify(
                 {
                     "id": finding.id,
                     "status": finding.status.value,
                     "severity": finding.severity,
+                    "criterion_id": finding.criterion_id,
                     "next_open_id": following.id if following else None,
                 }
             )
@@ -272,6 +281,17 @@ def decide(finding: Finding):
                 + f"#finding-{following.id}"
             )
     return redirect(back)
+
+
+def _criterion(criterion_id: str | None):
+    """The rubric criterion of that id, or a ServiceError naming the id."""
+    criterion = app_rubric().criteria.get((criterion_id or "").strip())
+    if criterion is None:
+        raise ServiceError(
+            f"“{criterion_id or ''}” is not a criterion of the rubric; choose one "
+            "from the list."
+        )
+    return criterion
 
 
 def _form_int(name: str) -> int | None:

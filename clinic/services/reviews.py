@@ -87,6 +87,38 @@ def set_severity(actor: User, finding: Finding, severity: str) -> Finding:
     return _decided(actor, finding, "severity", before)
 
 
+def change_criterion(actor: User, finding: Finding, criterion) -> Finding:
+    """Put a finding under another rubric criterion (audited): its title and category
+    follow, and so does its severity unless a coach has set that by hand."""
+    if criterion.id == finding.criterion_id:
+        raise ServiceError(f"The finding is already under {criterion.id}.")
+    fields = ("criterion_id", "title", "category", "severity")
+    before = audit.snapshot(finding, fields)
+    coach_severity = (
+        finding.machine_severity is not None
+        and finding.severity != finding.machine_severity
+    )
+    finding.criterion_id, finding.title = criterion.id, criterion.title
+    finding.category = criterion.category
+    if not coach_severity:
+        finding.severity = criterion.severity
+        if finding.machine_severity is not None:
+            finding.machine_severity = criterion.severity
+    finding.secondary = [
+        label for label in finding.secondary or [] if label.get("id") != criterion.id
+    ] or None
+    finding.decided_by_id, finding.decided_at = actor.id, utcnow()
+    audit.record(
+        actor,
+        "finding.criterion",
+        finding,
+        before=before,
+        after=audit.snapshot(finding, fields),
+    )
+    db.session.commit()
+    return finding
+
+
 BULK_ACTIONS = ("confirm", "dismiss")
 PAGED_KINDS = ("page", "slide")
 
