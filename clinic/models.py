@@ -188,9 +188,14 @@ class Clinic(db.Model):
     plan_agreed_on_behalf: Mapped[bool] = mapped_column(
         default=False, server_default=sa.false()
     )
+    # The coach who settles where the clinic's coaches decided a finding differently.
+    lead_coach_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
 
     course: Mapped[Course] = relationship(back_populates="clinics")
-    plan_agreed_by: Mapped[User | None] = relationship()
+    plan_agreed_by: Mapped[User | None] = relationship(foreign_keys=[plan_agreed_by_id])
+    lead_coach: Mapped[User | None] = relationship(foreign_keys=[lead_coach_id])
     coaches: Mapped[list[User]] = relationship(
         secondary=clinic_coaches, back_populates="coached_clinics", order_by="User.name"
     )
@@ -206,6 +211,13 @@ class Clinic(db.Model):
     pedagogy_scores: Mapped[list[PedagogyScore]] = relationship(
         cascade="all, delete-orphan"
     )
+
+    @property
+    def lead(self) -> User | None:
+        """The lead coach: the one chosen if still a coach here, else the first coach."""
+        if self.lead_coach is not None and self.lead_coach in self.coaches:
+            return self.lead_coach
+        return self.coaches[0] if self.coaches else None
 
     def __str__(self) -> str:
         return f"{self.course.code} {self.academic_year}"
@@ -452,6 +464,18 @@ class Finding(db.Model):
     resolved_in_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("document_versions.id", ondelete="SET NULL")
     )
+    # The coach asked to look at this finding.
+    assignee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # The lead coach settled the coaches' differing decisions (cleared by a new one).
+    settled_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    settled_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The status the lead settled on, kept apart from later decisions (a plain value:
+    # a second CHECK constraint of the same name on findings trips SQLite's batch mode).
+    settled_status: Mapped[str | None] = mapped_column(sa.String(16))
 
     version: Mapped[DocumentVersion] = relationship(
         back_populates="findings", foreign_keys=[version_id]
@@ -460,6 +484,13 @@ class Finding(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     revised_by: Mapped[User | None] = relationship(foreign_keys=[revised_by_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    settled_by: Mapped[User | None] = relationship(foreign_keys=[settled_by_id])
+    coach_decisions: Mapped[list[FindingDecision]] = relationship(
+        back_populates="finding",
+        order_by="FindingDecision.decided_at",
+        cascade="all, delete-orphan",
+    )
     previous: Mapped[Finding | None] = relationship(
         remote_side=[id], foreign_keys=[previous_id]
     )
@@ -472,6 +503,32 @@ class Finding(db.Model):
         from clinic.ingest import Location
 
         return Location.from_dict(self.location).label()
+
+
+class FindingDecision(db.Model):
+    """One coach's own decision on a finding; the finding holds the latest of them."""
+
+    __tablename__ = "finding_decisions"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "finding_id", "coach_id", name="uq_finding_decisions_coach"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("findings.id", ondelete="CASCADE"), index=True
+    )
+    coach_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[FindingStatus] = _enum_column(FindingStatus, FindingStatus.OPEN)
+    dismiss_reason: Mapped[DismissReason | None] = _enum_column(DismissReason, None)
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    decided_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
+    finding: Mapped[Finding] = relationship(back_populates="coach_decisions")
+    coach: Mapped[User] = relationship()
 
 
 class ActionStatus(str, enum.Enum):

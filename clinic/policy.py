@@ -77,6 +77,17 @@ def _can_review_clinic(user, clinic: Clinic | None) -> bool:
     )
 
 
+def _is_lead_coach(user, clinic: Clinic | None) -> bool:
+    """The clinic's lead coach (or an admin) settles where its coaches differ."""
+    if clinic is None or not _authenticated(user, None):
+        return False
+    return user.role == Role.ADMIN or (
+        user.role == Role.COACH
+        and clinic.lead is not None
+        and clinic.lead.id == user.id
+    )
+
+
 def _document_rule(clinic_rule: Rule) -> Rule:
     def rule(user, document: Document) -> bool:
         if document.clinic is None:  # a private self-check: its owner only
@@ -161,6 +172,7 @@ RULES: dict[str, Rule] = {
     "version.annotate": _via_version(_document_rule(_can_review_clinic)),
     "finding.decide": _via_finding(_via_version(_document_rule(_can_review_clinic))),
     "finding.view": _via_finding(_via_version(_document_rule(_can_view_clinic))),
+    "finding.settle": lambda user, f: _is_lead_coach(user, _finding_clinic(f)),
     "finding.comment": lambda user, f: _can_discuss_clinic(user, _finding_clinic(f)),
     # Reading comment threads (pages, API, action plan): see _can_read_comments.
     "clinic.comments": _can_read_comments,

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.extensions import db
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, DismissReason, FindingDecision, FindingStatus
 from clinic.rubric_cache import app_rubric
 from clinic.services import tokens, workflow
 
@@ -46,6 +46,8 @@ EXPECTED_API: dict[str, tuple[dict, dict]] = {
     "api.add_clinic_note": REVIEWERS,
     "api.add_finding": REVIEWERS,
     "api.bulk_decide": REVIEWERS,
+    # The lead coach (the world's clinic has one coach, so its lead) and admins.
+    "api.settle_finding": REVIEWERS,
     "api.action_items": SCOPED,
     "api.create_action_item": REVIEWERS,
     # The own item is owned by the course director, who may change its status.
@@ -226,6 +228,17 @@ def test_director_of_another_course_gets_403_on_every_endpoint_of_this_clinic(
 def _valid_writes(world) -> list[tuple[str, str, dict]]:
     """A request with a valid body for every write endpoint of the API."""
     segment = world.version.segments[0]
+    # The coach dismissed the finding; the PATCH below confirms it: they differ, so
+    # the settle is valid.
+    db.session.add(
+        FindingDecision(
+            finding_id=world.finding.id,
+            coach_id=world.coach.id,
+            status=FindingStatus.DISMISSED,
+            dismiss_reason=DismissReason.NOT_ABOUT_RACE,
+        )
+    )
+    db.session.commit()
     return [
         (
             "POST",
@@ -282,6 +295,11 @@ def _valid_writes(world) -> list[tuple[str, str, dict]]:
             "POST",
             f"/api/v1/documents/{world.document.id}/findings/bulk",
             {"json": {"action": "confirm", "ids": [world.finding.id]}},
+        ),
+        (
+            "POST",
+            f"/api/v1/findings/{world.finding.id}/settle",
+            {"json": {"status": "confirmed"}},
         ),
         (
             "POST",

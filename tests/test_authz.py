@@ -60,6 +60,9 @@ EXPECTED.update(
         "documents.decide": REVIEWERS,
         "documents.add_finding": REVIEWERS,
         "documents.bulk_decide": REVIEWERS,
+        "documents.assign": REVIEWERS,
+        # The lead coach (the world's clinic has one coach, so its lead) and admins.
+        "documents.settle": REVIEWERS,
         "documents.glossary": (EVERYONE, EVERYONE),
         "workflow.transition": UPLOADERS,
         # Directors join the discussion only once feedback is shared (the world's clinic is a draft).

@@ -82,4 +82,11 @@ class ClinicForm(FlaskForm):
 
 class ClinicCoachesForm(FlaskForm):
     coaches = MultiCheckboxField("Coaches", coerce=int, validate_choice=True)
+    lead = SelectField(
+        "Lead coach",
+        coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+        validate_choice=True,
+        description="Settles findings the coaches decided differently. "
+        "By default, the first coach in the list.",
+    )
     submit = SubmitField("Save coaches")

@@ -219,12 +219,14 @@ def new_clinic():
 def clinic_coaches(clinic: Clinic):
     form = ClinicCoachesForm()
     form.coaches.choices = _users_with_role(Role.COACH)
+    form.lead.choices = choices([(None, "The first coach")]) + form.coaches.choices
     if request.method == "GET":
         form.coaches.data = [c.id for c in clinic.coaches]
+        form.lead.data = clinic.lead_coach_id
     if form.validate_on_submit():
         try:
             course_service.update_clinic_coaches(
-                current_user, clinic, form.coaches.data
+                current_user, clinic, form.coaches.data, form.lead.data
             )
         except ServiceError as error:
             form.coaches.errors.append(str(error))

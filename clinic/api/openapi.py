@@ -151,6 +151,10 @@ SCHEMAS: dict[str, dict] = {
         status=_enum(ClinicStatus),
         status_label=STR,
         coaches=_list_of("User"),
+        lead_coach={
+            **_nullable(_ref("User")),
+            "description": "Settles findings the coaches decided differently.",
+        },
         directors=_list_of("User"),
         created_at=DATETIME,
         updated_at=DATETIME,
@@ -409,6 +413,30 @@ SCHEMAS: dict[str, dict] = {
         comment=_nullable(STR),
         decided_by=_nullable(_ref("User")),
         decided_at=_nullable(DATETIME),
+        assignee={
+            **_nullable(_ref("User")),
+            "description": "The coach asked to look at it. This and the next four "
+            "fields are present only for the clinic's coaches and admins.",
+        },
+        coaches_differ={
+            **BOOL,
+            "description": "Coaches decided it differently, and the lead coach has "
+            "not settled it since.",
+        },
+        coach_decisions={
+            "type": "array",
+            "description": "Each coach's own decision (the finding holds the latest).",
+            "items": _obj(
+                ["coach", "status", "decided_at"],
+                coach=_ref("User"),
+                status=_enum(FindingStatus),
+                reason=_nullable(_enum(DismissReason)),
+                comment=_nullable(STR),
+                decided_at=DATETIME,
+            ),
+        },
+        settled_by=_nullable(_ref("User")),
+        settled_at=_nullable(DATETIME),
         comments_visible={
             **BOOL,
             "description": "False for directors and deans before feedback is shared: "
@@ -445,6 +473,16 @@ SCHEMAS: dict[str, dict] = {
             "severity": SEVERITY,
             "confidence": {"type": "string", "enum": list(CONFIDENCE_LEVELS)},
             "status": _enum(FindingStatus),
+            "assigned": {
+                "type": "string",
+                "enum": ["me", "nobody"],
+                "description": "Assigned to the token's user, or to nobody.",
+            },
+            "agreement": {
+                "type": "string",
+                "enum": ["differ"],
+                "description": "Only the findings the coaches decided differently.",
+            },
             "page_from": {**INT, "description": "First page (or slide), inclusive."},
             "page_to": {**INT, "description": "Last page (or slide), inclusive."},
         },
@@ -483,8 +521,22 @@ SCHEMAS: dict[str, dict] = {
                 "description": "Put the finding under another rubric criterion "
                 "(audited); its title, category and severity follow.",
             },
+            "assignee_id": {
+                **_nullable(INT),
+                "description": "Assign the finding to a coach of the clinic; null "
+                "for nobody (audited).",
+            },
         },
     },
+    "Settle": _obj(
+        ["status"],
+        status={"type": "string", "enum": ["confirmed", "dismissed"]},
+        reason={
+            **_enum(DismissReason),
+            "description": "Required to dismiss; `other` needs a comment.",
+        },
+        comment=STR,
+    ),
     "ManualFinding": _obj(
         ["version_id", "segment_id", "start", "end", "criterion_id"],
         version_id=INT,
@@ -750,6 +802,16 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             ),
             _query("status", _enum(FindingStatus), "Status as shown to the user."),
             _query("match", _enum(MatchState), "New or persisting."),
+            _query(
+                "assigned",
+                {"type": "string", "enum": ["me", "nobody"]},
+                "Coaches and admins: assigned to the token's user, or to nobody.",
+            ),
+            _query(
+                "differ",
+                {"type": "string", "enum": ["true", "false"]},
+                "Coaches and admins: findings the coaches decided differently.",
+            ),
         ],
     },
     "api.document_segments": {
@@ -769,6 +831,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "tag": "findings",
         "body": "FindingUpdate",
         "ok": (200, "Finding"),
+    },
+    "api.settle_finding": {
+        "summary": "The lead coach settles a finding the coaches decided differently "
+        "(audited); 409 when they agree",
+        "tag": "findings",
+        "body": "Settle",
+        "ok": (200, "Finding"),
+        "errors": (409,),
     },
     "api.bulk_decide": {
         "summary": "Confirm or dismiss several findings (chosen, or all matching "
@@ -826,7 +896,8 @@ ERROR_TEXT = {
     403: "Not allowed for this user",
     404: "No such object",
     409: "Refused: not a legal step from the clinic's current status, or a guard "
-    "asks for `confirm` or `override_reason` (see `counts` and `needs`)",
+    "asks for `confirm` or `override_reason` (see `counts` and `needs`); for a "
+    "settle, the coaches agree",
     413: (
         "The upload is too large: the file is over the per-file limit "
         "(`file_too_large`), or the request over the limit for one upload"

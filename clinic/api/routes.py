@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, current_app, jsonify, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 
 from clinic.api import bp
 from clinic.api import serializers as s
@@ -25,6 +26,7 @@ from clinic.models import (
     Document,
     DocumentVersion,
     Finding,
+    FindingDecision,
     FindingStatus,
     MatchState,
     Notification,
@@ -378,12 +380,18 @@ def _version(document: Document) -> DocumentVersion:
 
 def _findings(version: DocumentVersion) -> list[dict]:
     show = workflow.decisions_visible(current_user, version.document.clinic)
-    rows = db.session.scalars(
+    review = allowed(current_user, "version.annotate", version)
+    query = (
         sa.select(Finding)
         .where(Finding.version_id == version.id)
         .order_by(Finding.segment_id, Finding.start, Finding.id)
     )
-    return [s.finding(f, show) for f in rows]
+    if review:
+        query = query.options(
+            selectinload(Finding.coach_decisions).joinedload(FindingDecision.coach),
+            joinedload(Finding.assignee),
+        )
+    return [s.finding(f, show, review=review) for f in db.session.scalars(query)]
 
 
 def _diff(version: DocumentVersion, findings: list[dict]) -> dict | None:
@@ -429,12 +437,25 @@ def document_findings(document: Document):
     status = request.args.get("status")
     if status and status not in {f.value for f in FindingStatus}:
         raise ServiceError("`status` must be open, confirmed or dismissed.")
+    assigned = request.args.get("assigned")
+    if assigned and assigned not in reviews.ASSIGNED_FILTERS:
+        raise ServiceError("`assigned` must be me or nobody.")
+    differ = request.args.get("differ")
+    if differ and differ not in ("true", "false"):
+        raise ServiceError("`differ` must be true or false.")
     findings = _findings(version)
     for name in FINDING_FILTERS:
         wanted = request.args.get(name)
         if wanted:
             field = FILTER_FIELDS.get(name, name)
             findings = [f for f in findings if f[field] == wanted]
+    if (assigned or differ) and not allowed(current_user, "version.annotate", version):
+        raise ServiceError("`assigned` and `differ` are filters for the coaches.")
+    if assigned:
+        me = current_user.id if assigned == "me" else None
+        findings = [f for f in findings if (f["assignee"] or {}).get("id") == me]
+    if differ:
+        findings = [f for f in findings if f["coaches_differ"] == (differ == "true")]
     return jsonify(
         {
             "document_id": document.id,
@@ -484,6 +505,7 @@ def _finding_out(finding: Finding, status: int = 200):
             comments=True,
             show_comments=workflow.comments_visible(current_user, clinic),
             notes=notes,
+            review=allowed(current_user, "finding.decide", finding),
         )
     )
     response.status_code = status
@@ -499,8 +521,10 @@ def finding(finding: Finding):
 @bp.patch("/findings/<int:finding_id>")
 @guard("finding.decide", finding=Finding)
 def update_finding(finding: Finding):
-    """`{status, reason, comment, severity, criterion_id}`: each given field is applied."""
+    """`{status, reason, comment, severity, criterion_id, assignee_id}`: each given
+    field is applied."""
     data = json_body()
+    assignee = _assignee(data) if "assignee_id" in data else False
     criterion_id = _text(data, "criterion_id")
     status = _text(data, "status")
     reason = _text(data, "reason")
@@ -533,10 +557,16 @@ def update_finding(finding: Finding):
             raise ServiceError(
                 f"`criterion_id` “{criterion_id}” is not a criterion of the rubric."
             )
-    if status is None and severity is None and criterion_id is None:
+    nothing = status is None and severity is None and criterion_id is None
+    if nothing and assignee is False:
         raise ServiceError(
-            "Send at least one of status, reason, comment, severity, criterion_id."
+            "Send at least one of status, reason, comment, severity, "
+            "criterion_id, assignee_id."
         )
+    if assignee is not False:
+        wanted = assignee.id if assignee else None
+        if wanted != finding.assignee_id:
+            reviews.assign(current_user, finding, assignee)
     if criterion is not None:
         reviews.change_criterion(current_user, finding, criterion)
     if status == FindingStatus.CONFIRMED.value:
@@ -548,10 +578,38 @@ def update_finding(finding: Finding):
     if severity is not None and severity != finding.severity:
         reviews.set_severity(current_user, finding, severity)
     show = workflow.decisions_visible(current_user, finding.version.document.clinic)
-    body = s.finding(finding, show, comments=True)
+    body = s.finding(finding, show, comments=True, review=True)
     following = reviews.next_open(finding)
     body["next_open_id"] = following.id if following else None
     return jsonify(body)
+
+
+def _assignee(data: dict) -> User | None:
+    """The user `assignee_id` names (null: nobody), checked before anything changes."""
+    if data["assignee_id"] is None:
+        return None
+    user = db.session.get(User, _int(data["assignee_id"], "assignee_id"))
+    if user is None:
+        raise ServiceError("`assignee_id` is not a user.")
+    return user
+
+
+@bp.post("/findings/<int:finding_id>/settle")
+@guard("finding.settle", finding=Finding)
+def settle_finding(finding: Finding):
+    """`{status, reason?, comment?}`: the lead coach settles where the coaches differ."""
+    data = json_body()
+    status = _text(data, "status", required=True)
+    if not reviews.coaches_differ(finding):
+        return json_error(
+            409,
+            "conflict",
+            "The coaches' decisions on this finding agree: there is nothing to settle.",
+        )
+    reviews.settle(
+        current_user, finding, status, _text(data, "reason"), _text(data, "comment")
+    )
+    return _finding_out(finding)
 
 
 def _optional_int(data: dict, key: str) -> int | None:
@@ -583,6 +641,7 @@ def bulk_decide(document: Document):
         ids=None if all_matching else _int_list(data, "ids"),
         all_matching=all_matching,
         filters=filters,
+        actor=current_user,
     )
     reviews.bulk_decide(
         current_user,

@@ -17,6 +17,7 @@ from clinic.models import (
     Document,
     DocumentVersion,
     Finding,
+    FindingDecision,
     FindingStatus,
     InternalNote,
     PedagogyScore,
@@ -62,6 +63,7 @@ def clinic(c: Clinic) -> dict:
         "status": c.status.value,
         "status_label": c.status.label,
         "coaches": [user(u) for u in c.coaches],
+        "lead_coach": user(c.lead),
         "directors": [user(u) for u in c.course.directors],
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),
@@ -101,6 +103,7 @@ def finding(
     *,
     show_comments: bool = True,
     notes: list[InternalNote] | None = None,
+    review: bool = False,
 ) -> dict:
     """A finding; without `show_decisions` (a director before feedback is shared)
     the coach's decision is left out and the status reads `open`, as on the page."""
@@ -138,6 +141,16 @@ def finding(
             decided_by=user(f.decided_by),
             decided_at=iso(f.decided_at),
         )
+    if review:  # the clinic's coaches and admins: assignment, each coach's decision
+        from clinic.services.reviews import coaches_differ
+
+        out.update(
+            assignee=user(f.assignee),
+            coaches_differ=coaches_differ(f),
+            coach_decisions=[coach_decision(d) for d in f.coach_decisions],
+            settled_by=user(f.settled_by),
+            settled_at=iso(f.settled_at),
+        )
     if comments:
         # Coach comments are private until feedback is shared (policy "clinic.comments").
         out["comments_visible"] = show_comments
@@ -145,6 +158,16 @@ def finding(
     if notes is not None:  # the clinic's coaches and admins only
         out["internal_notes"] = [note(n) for n in notes]
     return out
+
+
+def coach_decision(d: FindingDecision) -> dict:
+    return {
+        "coach": user(d.coach),
+        "status": d.status.value,
+        "reason": d.dismiss_reason.value if d.dismiss_reason else None,
+        "comment": d.comment,
+        "decided_at": iso(d.decided_at),
+    }
 
 
 def note(n: InternalNote) -> dict:

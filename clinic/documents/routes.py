@@ -35,7 +35,9 @@ from clinic.models import (
     Document,
     DocumentVersion,
     Finding,
+    FindingDecision,
     Segment,
+    User,
     VersionStatus,
 )
 from clinic.policy import allowed, guard
@@ -176,6 +178,9 @@ def review(version: DocumentVersion):
                 joinedload(Finding.decided_by),
                 joinedload(Finding.created_by),
                 joinedload(Finding.revised_by),
+                joinedload(Finding.assignee),
+                joinedload(Finding.settled_by),
+                selectinload(Finding.coach_decisions).joinedload(FindingDecision.coach),
             )
         )
     )
@@ -188,6 +193,11 @@ def review(version: DocumentVersion):
     can_comment = bool(sample) and allowed(current_user, "finding.comment", sample)
     can_mark_revised = bool(sample) and allowed(
         current_user, "finding.mark_revised", sample
+    )
+    can_settle = bool(sample) and allowed(current_user, "finding.settle", sample)
+    # Coaches' own decisions, where they differ, are for the coaches' eyes.
+    differ = (
+        {f.id for f in findings if reviews.coaches_differ(f)} if can_decide else set()
     )
     manual_form = ManualFindingForm()
     manual_form.criterion.choices = _criterion_choices()
@@ -216,6 +226,10 @@ def review(version: DocumentVersion):
         can_mark_revised=can_mark_revised,
         guidance=guidance,
         can_decide=can_decide,
+        can_settle=can_settle,
+        differ=differ,
+        standing_decisions=reviews.standing_decisions,
+        assignees=reviews.assignable(sample) if can_decide and sample else [],
         decision_form=DecisionForm(),
         manual_form=manual_form,
         page_widths=PAGE_WIDTHS,
@@ -283,6 +297,62 @@ def decide(finding: Finding):
     return redirect(back)
 
 
+def _back_to(finding: Finding) -> str:
+    return (
+        url_for("documents.review", version_id=finding.version_id)
+        + f"#finding-{finding.id}"
+    )
+
+
+@bp.post("/findings/<int:finding_id>/assign")
+@guard("finding.decide", finding=Finding)
+def assign(finding: Finding):
+    """Assign the finding to one of the clinic's coaches, or to nobody."""
+    raw = (request.form.get("assignee") or "").strip()
+    try:
+        assignee = None
+        if raw:
+            assignee = db.session.get(User, _form_int("assignee"))
+            if assignee is None:
+                raise ServiceError("There is no such user: choose one of the coaches.")
+        reviews.assign(current_user, finding, assignee)
+    except ServiceError as error:
+        flash(str(error), "danger")
+    else:
+        flash(
+            f"Assigned to {assignee.name}." if assignee else "No longer assigned.",
+            "success",
+        )
+    return redirect(_back_to(finding))
+
+
+@bp.post("/findings/<int:finding_id>/settle")
+@guard("finding.settle", finding=Finding)
+def settle(finding: Finding):
+    """The lead coach settles a finding the coaches decided differently."""
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(
+            "The decision could not be saved: "
+            + "; ".join(e for errors in form.errors.values() for e in errors),
+            "danger",
+        )
+        return redirect(_back_to(finding))
+    try:
+        reviews.settle(
+            current_user,
+            finding,
+            form.action.data,
+            form.reason.data or None,
+            form.comment.data,
+        )
+    except ServiceError as error:
+        flash(str(error), "danger")
+    else:
+        flash(f"Settled as {finding.status.label.lower()}.", "success")
+    return redirect(_back_to(finding))
+
+
 def _criterion(criterion_id: str | None):
     """The rubric criterion of that id, or a ServiceError naming the id."""
     criterion = app_rubric().criteria.get((criterion_id or "").strip())
@@ -326,6 +396,7 @@ def bulk_decide(version: DocumentVersion):
                 "page_from": _form_int("page_from"),
                 "page_to": _form_int("page_to"),
             },
+            actor=current_user,
         )
         action = form.get("action") or ""
         reviews.bulk_decide(

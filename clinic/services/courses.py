@@ -12,7 +12,7 @@ from clinic.models import Clinic, ClinicStatus, Course, CourseKind, Role, User
 from clinic.services import ServiceError
 
 COURSE_FIELDS = ("code", "title", "kind", "school", "directors")
-CLINIC_FIELDS = ("academic_year", "status", "coaches")
+CLINIC_FIELDS = ("academic_year", "status", "coaches", "lead_coach_id")
 YEAR_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -141,9 +141,16 @@ def create_clinic(
     return clinic
 
 
-def update_clinic_coaches(actor: User, clinic: Clinic, coach_ids: list[int]) -> Clinic:
+def update_clinic_coaches(
+    actor: User, clinic: Clinic, coach_ids: list[int], lead_id: int | None = None
+) -> Clinic:
+    """Set the clinic's coaches and its lead coach (one of them; by default the first)."""
     before = audit.snapshot(clinic, CLINIC_FIELDS)
-    clinic.coaches = _users_with_role(coach_ids, Role.COACH, "assigned as coaches")
+    coaches = _users_with_role(coach_ids, Role.COACH, "assigned as coaches")
+    if lead_id is not None and lead_id not in {c.id for c in coaches}:
+        raise ServiceError("The lead coach must be one of the clinic's coaches.")
+    clinic.coaches = coaches
+    clinic.lead_coach_id = lead_id
     audit.record(
         actor,
         "clinic.update",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from clinic import audit
@@ -11,6 +12,7 @@ from clinic.models import (
     DismissReason,
     DocumentVersion,
     Finding,
+    FindingDecision,
     FindingStatus,
     Segment,
     User,
@@ -23,6 +25,58 @@ DECISION_FIELDS = ("status", "dismiss_reason", "decision_comment", "severity")
 WHOLE_DECISION = ("status", "dismiss_reason", "decision_comment")
 
 
+def _own_decisions(actor: User, findings: list[Finding]) -> dict[int, FindingDecision]:
+    """The actor's own decisions on these findings, by finding id (one query)."""
+    ids = [f.id for f in findings]
+    rows = db.session.scalars(
+        sa.select(FindingDecision).where(
+            FindingDecision.finding_id.in_(ids), FindingDecision.coach_id == actor.id
+        )
+    )
+    return {d.finding_id: d for d in rows}
+
+
+def _keep_own(actor: User, findings: list[Finding]) -> None:
+    """Record each finding's new decision as the actor's own, beside the other
+    coaches' (a reopen withdraws it): this is how differing coaches are seen."""
+    own = _own_decisions(actor, findings)
+    for finding in findings:
+        mine = own.get(finding.id)
+        if finding.status == FindingStatus.OPEN:
+            if mine is not None:
+                db.session.delete(mine)
+            continue
+        if mine is None:
+            mine = FindingDecision(finding_id=finding.id, coach_id=actor.id)
+            db.session.add(mine)
+        mine.status, mine.dismiss_reason = finding.status, finding.dismiss_reason
+        mine.comment, mine.decided_at = finding.decision_comment, finding.decided_at
+
+
+def _naive(moment):
+    # SQLite gives back naive datetimes, PostgreSQL aware ones; all are UTC.
+    return moment.replace(tzinfo=None) if moment and moment.tzinfo else moment
+
+
+def standing_decisions(finding: Finding) -> list[FindingDecision]:
+    """The coaches' decisions still to weigh: all of them, or those after a settle."""
+    settled = _naive(finding.settled_at)
+    return [
+        d
+        for d in finding.coach_decisions
+        if settled is None or _naive(d.decided_at) > settled
+    ]
+
+
+def coaches_differ(finding: Finding) -> bool:
+    """Whether coaches decided this finding differently (and the lead has not settled
+    it since): one confirmed, another dismissed."""
+    statuses = {d.status.value for d in standing_decisions(finding)}
+    if finding.settled_status is not None and statuses:
+        statuses.add(finding.settled_status)
+    return len(statuses) > 1
+
+
 def _decided(actor: User, finding: Finding, action: str, before: dict) -> Finding:
     finding.decided_by_id, finding.decided_at = actor.id, utcnow()
     if action != "severity":
@@ -30,6 +84,7 @@ def _decided(actor: User, finding: Finding, action: str, before: dict) -> Findin
         # the last write wins entirely (no confirmed finding with the other's dismiss reason).
         for name in WHOLE_DECISION:
             flag_modified(finding, name)
+        _keep_own(actor, [finding])
     audit.record(
         actor,
         f"finding.{action}",
@@ -119,6 +174,93 @@ def change_criterion(actor: User, finding: Finding, criterion) -> Finding:
     return finding
 
 
+def settle(
+    actor: User,
+    finding: Finding,
+    status: str,
+    reason: str | None = None,
+    comment: str | None = None,
+) -> Finding:
+    """The lead coach's decision where the coaches differ (audited with theirs)."""
+    if not coaches_differ(finding):
+        raise ServiceError(
+            "The coaches' decisions on this finding agree: there is nothing to settle."
+        )
+    if status not in (FindingStatus.CONFIRMED.value, FindingStatus.DISMISSED.value):
+        raise ServiceError("Settle a finding as confirmed or dismissed.")
+    comment = (comment or "").strip() or None
+    reason_value = None
+    if status == FindingStatus.DISMISSED.value:
+        try:
+            reason_value = DismissReason(reason or "")
+        except ValueError:
+            raise ServiceError("Choose why the finding is dismissed.") from None
+        if reason_value == DismissReason.OTHER and not comment:
+            raise ServiceError(
+                "Say in the comment why the finding is dismissed when the reason "
+                "is 'Other'."
+            )
+    elif reason:
+        raise ServiceError("A reason goes with a dismissal only.")
+    before = audit.snapshot(finding, DECISION_FIELDS)
+    before["coaches"] = [
+        {
+            "coach_id": d.coach_id,
+            "status": d.status.value,
+            "reason": d.dismiss_reason.value if d.dismiss_reason else None,
+        }
+        for d in standing_decisions(finding)
+    ]
+    now = utcnow()
+    finding.status, finding.dismiss_reason = FindingStatus(status), reason_value
+    finding.decision_comment = comment
+    finding.decided_by_id, finding.decided_at = actor.id, now
+    finding.settled_by_id, finding.settled_at = actor.id, now
+    finding.settled_status = finding.status.value
+    for name in WHOLE_DECISION:
+        flag_modified(finding, name)
+    audit.record(
+        actor,
+        "finding.settle",
+        finding,
+        before=before,
+        after=audit.snapshot(finding, DECISION_FIELDS),
+    )
+    db.session.commit()
+    return finding
+
+
+def assignable(finding: Finding) -> list[User]:
+    """Who a finding can be assigned to: the coaches of its clinic."""
+    clinic = finding.version.document.clinic
+    return list(clinic.coaches) if clinic is not None else []
+
+
+def assign(actor: User, finding: Finding, assignee: User | None) -> Finding:
+    """Ask a coach of the clinic to look at a finding (None: nobody); audited."""
+    if assignee is not None and assignee not in assignable(finding):
+        raise ServiceError(
+            f"{assignee.name} is not a coach of this clinic: assign the finding to "
+            "one of its coaches."
+        )
+    if assignee is not None and finding.assignee_id == assignee.id:
+        raise ServiceError(f"The finding is already assigned to {assignee.name}.")
+    if assignee is None and finding.assignee_id is None:
+        raise ServiceError("The finding is not assigned to anyone.")
+    before = audit.snapshot(finding, ("assignee_id",))
+    finding.assignee = assignee
+    finding.assignee_id = assignee.id if assignee else None
+    audit.record(
+        actor,
+        "finding.assign",
+        finding,
+        before=before,
+        after=audit.snapshot(finding, ("assignee_id",)),
+    )
+    db.session.commit()
+    return finding
+
+
 BULK_ACTIONS = ("confirm", "dismiss")
 PAGED_KINDS = ("page", "slide")
 
@@ -138,12 +280,22 @@ def matching_findings(
     severity: str | None = None,
     confidence: str | None = None,
     status: str | None = None,
+    assigned: str | None = None,
+    agreement: str | None = None,
+    actor: User | None = None,
     page_from: int | None = None,
     page_to: int | None = None,
 ) -> list[Finding]:
-    """The version's findings that match the review screen's filters, in document order."""
+    """The version's findings that match the review screen's filters, in document order.
+
+    `assigned` is "me" (the actor) or "nobody"; `agreement` "differ" keeps the findings
+    the coaches decided differently."""
     if status and status not in {s.value for s in FindingStatus}:
         raise ServiceError("The status filter must be open, confirmed or dismissed.")
+    if assigned and assigned not in ASSIGNED_FILTERS:
+        raise ServiceError("The assigned filter must be me or nobody.")
+    if agreement and agreement != "differ":
+        raise ServiceError("The coaches filter can only be differ.")
     if page_from is not None and page_to is not None and page_from > page_to:
         raise ServiceError("The first page of the range comes after the last one.")
     query = sa.select(Finding).where(Finding.version_id == version.id)
@@ -157,11 +309,19 @@ def matching_findings(
         query = query.where(Finding.confidence == confidence)
     if status:
         query = query.where(Finding.status == FindingStatus(status))
+    if assigned == "me":
+        query = query.where(Finding.assignee_id == (actor.id if actor else None))
+    elif assigned == "nobody":
+        query = query.where(Finding.assignee_id.is_(None))
+    if agreement:
+        query = query.options(selectinload(Finding.coach_decisions))
     rows = db.session.scalars(
         query.order_by(Finding.segment_id, Finding.start, Finding.id)
     )
     out = []
     for finding in rows:
+        if agreement and not coaches_differ(finding):
+            continue
         if page_from is not None or page_to is not None:
             page = finding_page(finding)
             if page is None:
@@ -195,7 +355,16 @@ def findings_of_version(version: DocumentVersion, ids: list[int]) -> list[Findin
     return rows
 
 
-BULK_FILTERS = ("criterion", "category", "severity", "confidence", "status")
+BULK_FILTERS = (
+    "criterion",
+    "category",
+    "severity",
+    "confidence",
+    "status",
+    "assigned",
+    "agreement",
+)
+ASSIGNED_FILTERS = ("me", "nobody")
 
 
 def bulk_selection(
@@ -204,6 +373,7 @@ def bulk_selection(
     ids: list[int] | None = None,
     all_matching: bool = False,
     filters: dict | None = None,
+    actor: User | None = None,
 ) -> list[Finding]:
     """The findings a bulk decision applies to: chosen ids, or all matching the filters."""
     filters = filters or {}
@@ -211,6 +381,7 @@ def bulk_selection(
         return matching_findings(
             version,
             **{k: filters.get(k) or None for k in BULK_FILTERS},
+            actor=actor,
             page_from=filters.get("page_from"),
             page_to=filters.get("page_to"),
         )
@@ -255,6 +426,7 @@ def bulk_decide(
             finding.decided_by_id, finding.decided_at = actor.id, now
             for name in WHOLE_DECISION:
                 flag_modified(finding, name)
+        _keep_own(actor, findings)
         ids = [f.id for f in findings]
         audit.record(
             actor,

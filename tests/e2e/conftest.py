@@ -52,6 +52,8 @@ ACCOUNTS = {
     "director": Account("director@e2e.example.edu", "director", "Dana Director"),
     "director2": Account("director2@e2e.example.edu", "director", "Priya Raman"),
     "dean": Account("dean@e2e.example.edu", "dean", "Dean Rivera"),
+    # A second coach, on no clinic until a test adds them (test_two_coaches).
+    "coach2": Account("coach2@e2e.example.edu", "coach", "Jordan Lee"),
 }
 
 # One process (the app takes seconds to load): `clinic init` and `clinic create-user`
