@@ -104,6 +104,10 @@ EXPECTED.update(
         "notifications.settings": (EVERYONE, EVERYONE),
         # The notification belongs to the coach (own) or the director (foreign): its
         # recipient alone may mark it read, admins included.
+        "notifications.open_notification": (
+            {"admin": 403, "coach": OK, "director": 403, "dean": 403},
+            {"admin": 403, "coach": 403, "director": OK, "dean": 403},
+        ),
         "notifications.mark_read": (
             {"admin": 403, "coach": OK, "director": 403, "dean": 403},
             {"admin": 403, "coach": 403, "director": OK, "dean": 403},

@@ -194,8 +194,14 @@ def test_notification_list_badge_and_mark_read(client, auth, world):
     assert 'id="unread-count">2<' in page
     listing = client.get("/notifications").get_data(as_text=True)
     assert "Second item" in listing and "Teach CKD-EPI 2021" in listing
-    assert f'href="/clinics/{world.clinic.id}#action-items"' in listing
-    first = _of(world.director)[0]
+    first, second = _of(world.director)[:2]
+    # Opening an entry from the list marks it read and lands on its link.
+    opened = client.get(f"/notifications/{second.id}/open")
+    assert opened.status_code == 302
+    assert opened.headers["Location"] == f"/clinics/{world.clinic.id}#action-items"
+    assert 'id="unread-count">1<' in client.get("/").get_data(as_text=True)
+    second.read_at = None
+    db.session.commit()
     token = auth.csrf_token("/notifications")
     response = client.post(
         f"/notifications/{first.id}/read", data={"csrf_token": token}
@@ -218,6 +224,7 @@ def test_nobody_reads_or_marks_another_users_notifications(client, auth, world):
         f"/notifications/{entry.id}/read", data={"csrf_token": token}
     )
     assert response.status_code == 403
+    assert client.get(f"/notifications/{entry.id}/open").status_code == 403
     assert (
         client.post(
             "/notifications/999999/read", data={"csrf_token": token}

@@ -48,6 +48,18 @@ def mark_read(notification: Notification):
     return redirect(url_for("notifications.index"))
 
 
+@bp.get("/notifications/<int:notification_id>/open")
+@guard("notification.own", notification=Notification)
+def open_notification(notification: Notification):
+    """Follow a notification's link from the list, marking it read on the way."""
+    notifications.mark_read(current_user, notification)
+    link = notification.link
+    # Links are the app's own paths; anything else goes to the list instead.
+    if not link.startswith("/") or link.startswith("//"):
+        link = url_for("notifications.index")
+    return redirect(link)
+
+
 @bp.post("/notifications/read-all")
 @guard("authenticated")
 def mark_all_read():
