@@ -139,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.health import bp as health_bp
     from clinic.main import bp as main_bp
     from clinic.notifications import bp as notifications_bp
+    from clinic.rubric_health import bp as rubric_health_bp
     from clinic.summaries import bp as summaries_bp
     from clinic.workflow import bp as workflow_bp
 
@@ -150,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(workflow_bp)
     app.register_blueprint(summaries_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(rubric_health_bp)
     app.register_blueprint(health_bp)
 
 

@@ -206,10 +206,20 @@ def rubric_group() -> None:
     default=None,
     help="Rubric directory (default: the app's, from instance/config.py or CLINIC_RUBRIC_DIR).",
 )
-def rubric_check_command(rubric_dir: str | None) -> None:
+@click.option(
+    "--examples/--no-examples",
+    default=False,
+    help="Also run every criterion's flag and pass examples (as the tests do).",
+)
+def rubric_check_command(rubric_dir: str | None, examples: bool) -> None:
     """Validate the rubric; exit 1 listing every error."""
     rubric_dir = configured_rubric_dir(rubric_dir)
-    errors = check_rubric(rubric_dir)
+    if examples:
+        from clinic.analysis.examples import full_check
+
+        errors = full_check(rubric_dir)
+    else:
+        errors = check_rubric(rubric_dir)
     if errors:
         for err in errors:
             click.echo(f"error: {err}", err=True)
@@ -224,4 +234,37 @@ def rubric_check_command(rubric_dir: str | None) -> None:
         f"rubric OK: version {rubric.version_id}; {len(rubric.criteria)} text criteria ({per}); "
         f"{len(rubric.manual_criteria)} manual criteria; {len(rubric.glossary)} glossary terms; "
         f"{len(rubric.lexicon)} lexicon sets"
+    )
+
+
+@rubric_group.command("apply")
+@click.argument("proposal", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--rubric-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Rubric directory (default: the app's, from instance/config.py or CLINIC_RUBRIC_DIR).",
+)
+def rubric_apply_command(proposal: str, rubric_dir: str | None) -> None:
+    """Accept a rubric-health proposal (a YAML file from the Rubric health page).
+
+    The rubric with the change is checked and every example run first; the rubric
+    folder changes only if all pass."""
+    from clinic.analysis.examples import full_check
+    from clinic.analysis.proposals import ProposalError, apply_proposal
+
+    rubric_dir = configured_rubric_dir(rubric_dir)
+    try:
+        changed = apply_proposal(
+            Path(rubric_dir), Path(proposal).read_text(encoding="utf-8"), full_check
+        )
+    except ProposalError as error:
+        click.echo(f"error: {error}", err=True)
+        click.echo("The rubric was not changed.", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Proposal applied; changed {', '.join(changed)}. The rubric and all its examples pass."
+    )
+    click.echo(
+        "Restart the app (or its workers) to analyse with the new rubric version."
     )

@@ -44,6 +44,7 @@ ENV_SETTINGS: dict[str, tuple[str, type]] = {
     "SMTP_TLS": ("SMTP_TLS", lambda v: v.strip().lower()),
     "MAIL_FROM": ("MAIL_FROM", str),
     "BASE_URL": ("BASE_URL", str),
+    "PROPOSAL_MIN_DISMISSALS": ("PROPOSAL_MIN_DISMISSALS", int),
 }
 
 
@@ -94,6 +95,9 @@ def defaults(instance_path: Path) -> dict:
         "MAIL_FROM": "clinic@localhost",
         # Links in mail (jobs have no request to take the host from).
         "BASE_URL": "http://localhost:5000",
+        # Rubric health proposes a change after this many dismissals with one reason
+        # and a shared phrase.
+        "PROPOSAL_MIN_DISMISSALS": 3,
     }
 
 

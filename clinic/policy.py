@@ -207,6 +207,8 @@ RULES: dict[str, Rule] = {
     "document.share": lambda user, d: (
         d.clinic is None and _authenticated(user, None) and d.owner_id == user.id
     ),
+    # How coaches' decisions judge the rubric: CAP staff (admins) and coaches.
+    "rubric.health": _is(Role.ADMIN, Role.COACH),
     # The school summary (page, PDF, CSV): deans and admins.
     "summary.view": _is(Role.DEAN, Role.ADMIN),
 }

@@ -13,6 +13,7 @@ from clinic.rubric_cache import app_rubric
 from clinic.services import tokens, workflow
 
 OK = "ok"
+COACHES_ADMINS = {"admin": OK, "coach": OK, "director": 403, "dean": 403}
 ROLES = ["admin", "coach", "director", "dean"]
 EVERYONE = {"admin": OK, "coach": OK, "director": OK, "dean": OK}
 ADMIN_ONLY = {"admin": OK, "coach": 403, "director": 403, "dean": 403}
@@ -46,6 +47,8 @@ EXPECTED_API: dict[str, tuple[dict, dict]] = {
     "api.add_clinic_note": REVIEWERS,
     "api.add_finding": REVIEWERS,
     "api.bulk_decide": REVIEWERS,
+    # CAP's view of its rubric: admins and coaches, whatever the clinic.
+    "api.rubric_health": (COACHES_ADMINS, COACHES_ADMINS),
     # The lead coach (the world's clinic has one coach, so its lead) and admins.
     "api.settle_finding": REVIEWERS,
     "api.action_items": SCOPED,

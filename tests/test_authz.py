@@ -98,6 +98,12 @@ EXPECTED.update(
         "summaries.findings_csv": SCOPED,
         "summaries.action_items_csv": SCOPED,
         "health.health": (EVERYONE, EVERYONE),
+        # How coaches' decisions judge the rubric: admins and coaches.
+        "rubric_health.health": (REVIEWERS[0], REVIEWERS[0]),
+        "rubric_health.proposal": (
+            {"admin": 404, "coach": 404, "director": 403, "dean": 403},
+            {"admin": 404, "coach": 404, "director": 403, "dean": 403},
+        ),
         # Each user's own list and settings.
         "notifications.index": (EVERYONE, EVERYONE),
         "notifications.mark_all_read": (EVERYONE, EVERYONE),
@@ -152,6 +158,8 @@ def _objects(world, own: bool) -> dict:
         if hasattr(world, "coach_notification")
         else 9999,
         "page": 1,
+        "criterion_id": "RC-RISK",
+        "reason": "race_conscious",
     }
 
 
@@ -242,7 +250,8 @@ def test_missing_objects_answer_404(app, client, world, role):
         if (
             rule.arguments
             and "GET" in rule.methods
-            and not rule.endpoint.startswith("admin.")
+            # Staff areas answer a dean 403 before looking anything up.
+            and not rule.endpoint.startswith(("admin.", "rubric_health."))
             or (role == "admin" and rule.arguments and "GET" in rule.methods)
         ):
             ids = {
@@ -258,6 +267,8 @@ def test_missing_objects_answer_404(app, client, world, role):
                 action_item_id=9999,
                 token_id=9999,
                 notification_id=9999,
+                criterion_id="RC-NONE",
+                reason="race_conscious",
             )
             url = _url(rule, ids)
             assert client.get(url).status_code == 404, url

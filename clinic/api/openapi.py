@@ -537,6 +537,83 @@ SCHEMAS: dict[str, dict] = {
         },
         comment=STR,
     ),
+    "Tally": _obj(
+        ["confirmed", "dismissed", "decisions", "precision"],
+        confirmed=INT,
+        dismissed=INT,
+        decisions=INT,
+        precision={
+            **_nullable({"type": "number"}),
+            "description": "Confirmed / decisions; null without decisions.",
+        },
+    ),
+    "RubricHealth": _obj(
+        ["rubric_version", "current_rubric_version", "versions", "total", "criteria"],
+        rubric_version=STR,
+        current_rubric_version=STR,
+        versions={
+            "type": "array",
+            "items": _obj(
+                ["rubric_version", "decisions"], rubric_version=STR, decisions=INT
+            ),
+        },
+        min_dismissals={
+            **INT,
+            "description": "Dismissals with one reason and a shared phrase needed "
+            "for a proposal (CLINIC_PROPOSAL_MIN_DISMISSALS).",
+        },
+        total=_ref("Tally"),
+        criteria={
+            "type": "array",
+            "items": {
+                "allOf": [
+                    _ref("Tally"),
+                    _obj(
+                        ["criterion_id", "rubric_version", "by_confidence"],
+                        criterion_id=STR,
+                        title=STR,
+                        rubric_version=STR,
+                        by_confidence={
+                            "type": "object",
+                            "additionalProperties": _ref("Tally"),
+                        },
+                        dismissal_reasons={
+                            "type": "object",
+                            "additionalProperties": INT,
+                        },
+                        dismissed_patterns={
+                            "type": "array",
+                            "items": _obj(
+                                ["pattern", "count", "example"],
+                                pattern=STR,
+                                count=INT,
+                                reasons={
+                                    "type": "object",
+                                    "additionalProperties": INT,
+                                },
+                                example=STR,
+                            ),
+                        },
+                        proposals={
+                            "type": "array",
+                            "items": _obj(
+                                ["reason", "phrase", "support", "example", "yaml"],
+                                reason=_enum(DismissReason),
+                                phrase=STR,
+                                support=INT,
+                                example=STR,
+                                yaml={
+                                    **STR,
+                                    "description": "The change in the rubric's YAML "
+                                    "shape; accept it with `clinic rubric apply`.",
+                                },
+                            ),
+                        },
+                    ),
+                ]
+            },
+        },
+    ),
     "ManualFinding": _obj(
         ["version_id", "segment_id", "start", "end", "criterion_id"],
         version_id=INT,
@@ -690,6 +767,21 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "ok": (200, None),
     },
     "api.me": {"summary": "The token's user", "tag": "meta", "ok": (200, "User")},
+    "api.rubric_health": {
+        "summary": "How coaches' decisions judge each criterion (admins and coaches): "
+        "counts and precision per confidence, dismissal reasons, dismissed patterns, "
+        "proposed rubric changes",
+        "tag": "rubric",
+        "ok": (200, "RubricHealth"),
+        "query": [
+            _query(
+                "version",
+                STR,
+                "Rubric version to count (default: the current one). A change of "
+                "rubric restarts the count.",
+            )
+        ],
+    },
     "api.notifications_list": {
         "summary": "The user's own notifications (newest first) and the unread count",
         "tag": "notifications",

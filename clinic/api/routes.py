@@ -153,6 +153,27 @@ def me():
     return jsonify(s.user(current_user))
 
 
+@bp.get("/rubric/health")
+@guard("rubric.health")
+def rubric_health():
+    """Per criterion and confidence, how the coaches' decisions judge the rubric."""
+    from clinic.services import rubric_health as health_service
+
+    rubric = app_rubric()
+    health = health_service.rubric_health(
+        current_user,
+        rubric,
+        rubric_version=request.args.get("version") or None,
+        min_dismissals=current_app.config["PROPOSAL_MIN_DISMISSALS"],
+    )
+    return jsonify(
+        s.rubric_health(
+            health,
+            lambda p: health_service.proposal_text(rubric, p, health.rubric_version),
+        )
+    )
+
+
 # --------------------------------------------------------------------------- courses and clinics
 
 

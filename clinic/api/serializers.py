@@ -299,3 +299,55 @@ def notification(n) -> dict:
 
 def notification_preferences(chosen: dict) -> dict:
     return {"preferences": {k.value: v.value for k, v in chosen.items()}}
+
+
+def _tally(t) -> dict:
+    return {
+        "confirmed": t.confirmed,
+        "dismissed": t.dismissed,
+        "decisions": t.decisions,
+        "precision": round(t.precision, 4) if t.precision is not None else None,
+    }
+
+
+def rubric_health(health, proposal_text) -> dict:
+    """Rubric health; `proposal_text(p)` gives a proposal's YAML."""
+    return {
+        "rubric_version": health.rubric_version,
+        "current_rubric_version": health.current_version,
+        "versions": [
+            {"rubric_version": v, "decisions": n} for v, n in health.versions.items()
+        ],
+        "min_dismissals": health.min_dismissals,
+        "total": _tally(health.total),
+        "criteria": [
+            {
+                "criterion_id": c.criterion_id,
+                "title": c.title,
+                "rubric_version": c.rubric_version,
+                **_tally(c.total),
+                "by_confidence": {level: _tally(t) for level, t in c.confidence_rows()},
+                "dismissal_reasons": dict(c.reasons.most_common()),
+                "dismissed_patterns": [
+                    {
+                        "pattern": g.pattern,
+                        "count": g.count,
+                        "reasons": g.reasons,
+                        "example": g.example,
+                    }
+                    for g in c.patterns
+                ],
+                "proposals": [
+                    {
+                        "reason": p.reason,
+                        "phrase": p.phrase,
+                        "support": p.support,
+                        "example": p.example,
+                        "yaml": proposal_text(p),
+                    }
+                    for p in c.proposals
+                ],
+            }
+            for c in health.criteria
+        ],
+    }
