@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -15,7 +14,6 @@ from clinic import config as config_module
 
 log = logging.getLogger(__name__)
 #: Session key holding when the user signed in (epoch seconds), for SESSION_MAX_HOURS.
-SIGNED_IN_AT = "signed_in_at"
 
 
 #: Endpoints a page loads as parts of itself (images, scripts), never navigated to.
@@ -119,16 +117,17 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    from clinic.auth import sessions
     from clinic.models import User
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        signed_in_at = session.get(SIGNED_IN_AT)
-        if not isinstance(signed_in_at, int | float) or (
-            time.time() - signed_in_at > app.config["SESSION_MAX_HOURS"] * 3600
+        user = db.session.get(User, int(user_id))
+        if user is None or not sessions.valid_for(
+            user, app.config["SESSION_MAX_HOURS"]
         ):
-            return None  # signed in too long ago (or before this was recorded)
-        return db.session.get(User, int(user_id))
+            return None
+        return user
 
 
 def register_blueprints(app: Flask) -> None:

@@ -104,6 +104,9 @@ class User(UserMixin, db.Model):
         sa.DateTime(timezone=True)
     )
     home_seen_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Bumped by logout, a password change or reset and deactivation: every browser
+    # session signed in with an older version ends (clinic/auth/sessions.py).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     directed_courses: Mapped[list[Course]] = relationship(
         secondary=course_directors, back_populates="directors", order_by="Course.code"

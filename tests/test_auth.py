@@ -147,3 +147,72 @@ def test_change_password_needs_current_password(client, auth, world):
         },
     )
     assert "current password is not correct" in response.get_data(as_text=True)
+
+
+def _two_browsers(app, world, auth):
+    """The coach signed in twice: `auth` is one browser, the returned client another."""
+    from tests.conftest import AuthActions
+
+    other = app.test_client()
+    AuthActions(other).login(world.coach.email)
+    auth.login(world.coach.email)
+    assert other.get("/clinics").status_code == 200
+    return other
+
+
+def _signed_out(client) -> bool:
+    response = client.get("/clinics")
+    return response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_a_copied_cookie_is_refused_after_logout(app, client, auth, world):
+    auth.login(world.coach.email)
+    cookie = client.get_cookie("session").value
+    auth.logout()
+    replay = app.test_client()
+    replay.set_cookie("session", cookie)
+    assert _signed_out(replay)
+
+
+def test_a_password_change_ends_the_other_sessions_not_this_one(
+    app, client, auth, world
+):
+    other = _two_browsers(app, world, auth)
+    token = auth.csrf_token("/auth/password")
+    client.post(
+        "/auth/password",
+        data={
+            "current": builders.PASSWORD,
+            "new": "a brand new secret",
+            "confirm": "a brand new secret",
+            "csrf_token": token,
+        },
+    )
+    assert client.get("/clinics").status_code == 200  # this browser stays signed in
+    assert _signed_out(other)
+
+
+def test_an_admin_reset_ends_the_users_sessions(app, client, auth, world):
+    from tests.conftest import AuthActions
+
+    coach = app.test_client()
+    AuthActions(coach).login(world.coach.email)
+    assert coach.get("/clinics").status_code == 200
+    auth.login(world.admin.email)
+    token = auth.csrf_token("/admin/users")
+    response = client.post(
+        f"/admin/users/{world.coach.id}/reset-password", data={"csrf_token": token}
+    )
+    assert response.status_code in (200, 302)
+    assert _signed_out(coach)
+    assert client.get("/admin/users").status_code == 200  # the admin is still in
+
+
+def test_api_tokens_outlive_a_logout(app, client, auth, world):
+    from clinic.services import tokens
+
+    _, plain = tokens.create_token(world.coach, world.coach, "script")
+    auth.login(world.coach.email)
+    auth.logout()
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {plain}"})
+    assert response.status_code == 200

@@ -50,6 +50,7 @@ def _ids(world, own: bool = True) -> dict:
             world.director if own else world.other_director
         ),
         "page": 1,
+        "reason": "race_conscious",
     }
 
 

@@ -1,14 +1,12 @@
-import time
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from clinic import SIGNED_IN_AT
-from clinic.auth import bp
+from clinic.auth import bp, sessions
 from clinic.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
 from clinic.models import ApiToken
 from clinic.policy import guard
@@ -39,8 +37,7 @@ def login():
             form.email.data, form.password.data, request.remote_addr
         )
         if result.user:
-            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
-            session[SIGNED_IN_AT] = time.time()  # and after SESSION_MAX_HOURS
+            sessions.start(result.user)
             login_user(result.user)
             flash(f"Welcome, {result.user.name}.", "success")
             return redirect(_safe_next(request.args.get("next")))
@@ -68,6 +65,7 @@ def change_password():
     if form.validate_on_submit():
         try:
             accounts.change_password(current_user, form.current.data, form.new.data)
+            sessions.keep(current_user)  # the others end; this one goes on
         except ServiceError as error:
             form.current.errors.append(str(error))
         else:

@@ -89,11 +89,19 @@ def update_user(
     return user
 
 
+def end_sessions(user: User) -> None:
+    """End every browser session of the user (the caller's own too, unless it keeps
+    itself with clinic.auth.sessions.keep)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
 def set_active(actor: User, user: User, active: bool) -> User:
     if user.id == actor.id and not active:
         raise ServiceError("You cannot deactivate your own account.")
     before = audit.snapshot(user, USER_FIELDS)
     user.active = active
+    if not active:
+        end_sessions(user)
     action = "user.activate" if active else "user.deactivate"
     audit.record(
         actor, action, user, before=before, after=audit.snapshot(user, USER_FIELDS)
@@ -106,6 +114,7 @@ def reset_password(actor: User, user: User) -> str:
     """Give the user a new random password and return it (shown once to the admin)."""
     password = generate_password()
     user.password_hash = hash_password(password)
+    end_sessions(user)
     audit.record(actor, "user.reset_password", user)
     db.session.commit()
     return password
@@ -115,6 +124,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if not check_password_hash(user.password_hash, current):
         raise ServiceError("Your current password is not correct.")
     user.password_hash = hash_password(new)
+    end_sessions(user)
     audit.record(user, "user.change_password", user)
     db.session.commit()
 
@@ -170,5 +180,7 @@ def authenticate(email: str, password: str, ip: str | None) -> LoginResult:
 
 
 def record_logout(user: User) -> None:
+    """Sign out: every session of the user ends, on every browser."""
+    end_sessions(user)
     audit.record(user, "auth.logout", user)
     db.session.commit()
