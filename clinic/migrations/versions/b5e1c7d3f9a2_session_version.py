@@ -9,7 +9,6 @@ Create Date: 2026-12-05 22:16:40
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = "b5e1c7d3f9a2"
 down_revision = "f3a9d2c1b7e4"
