@@ -210,7 +210,26 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if _signed_in_content():
+            # Nothing a signed-in user sees may sit in a shared cache (or the browser's).
+            headers["Cache-Control"] = "private, no-store"
+            headers.pop("Expires", None)
         return response
+
+
+def _signed_in_content() -> bool:
+    """Whether this answer went to a signed-in user (a session or an API token);
+    static files are the same for everyone."""
+    from flask import g
+    from flask_login import current_user
+
+    endpoint = request.endpoint or ""
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return False
+    user = g.get("_login_user")
+    if user is None:
+        return False  # never loaded: nobody was signed in on this request
+    return bool(current_user.is_authenticated)
 
 
 def register_commands(app: Flask) -> None:

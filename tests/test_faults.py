@@ -163,9 +163,11 @@ def test_api_upload_with_unwritable_folder(client, world, blocked_uploads):
         data={"file": (io.BytesIO(b"Race is a risk factor here."), "disk-full.txt")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 400
+    # The server's fault: 503, so that clients retry or alert (not a 400 "invalid").
+    assert response.status_code == 503
     body = response.get_json()
-    assert body["error"] == "invalid" and "could not be saved" in body["message"]
+    assert body["error"] == "storage_unavailable"
+    assert "could not be saved" in body["message"]
     assert _counts() == before
     _no_files_under(blocked_uploads)
 

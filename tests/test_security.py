@@ -533,3 +533,33 @@ def test_a_token_never_signs_in_a_browser(app, world):
     client = app.test_client()
     response = client.get("/", headers={"Authorization": f"Bearer {plaintext}"})
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_signed_in_content_is_never_cached_publicly(client, auth, world):
+    """Page images of a private self-check were `public, max-age=3600`."""
+    private = builders.gen_version(
+        None, world.director, filename="selfcheck.pdf", data=builders.lecture_pdf()
+    )
+    auth.login(world.director.email)
+    for url in (
+        f"/versions/{private.id}/pages/1.png?w=800",
+        f"/versions/{private.id}/review",
+        f"/clinics/{world.clinic.id}",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "private, no-store", url
+        assert "public" not in response.headers["Cache-Control"]
+    static = client.get("/static/review.js")
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_api_answers_are_private_too(client, world):
+    from clinic.services import tokens
+
+    _, plain = tokens.create_token(world.coach, world.coach, "t")
+    response = client.get(
+        f"/api/v1/clinics/{world.clinic.id}",
+        headers={"Authorization": f"Bearer {plain}"},
+    )
+    assert response.headers["Cache-Control"] == "private, no-store"

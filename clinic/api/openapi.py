@@ -871,7 +871,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "multipart": "Upload",
         "ok": (202, "UploadResult"),
         "also": {200: ("The same file again: no new version", "UploadResult")},
-        "errors": (413,),
+        "errors": (413, 503),
     },
     "api.document": {
         "summary": "A document, described by its latest version (poll this)",
@@ -995,6 +995,7 @@ ERROR_TEXT = {
         "(`file_too_large`), or the request over the limit for one upload"
     ),
     415: "Wrong content type",
+    503: "The server cannot store the file right now (`storage_unavailable`): retry later",
 }
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 

@@ -369,7 +369,14 @@ def upload(clinic: Clinic):
             current_user, clinic, storage.filename, data, document
         )
     except StorageError as error:
-        raise ServiceError(str(error)) from None
+        # The server's fault, not the request's: clients retry later or alert.
+        current_app.logger.error("upload to clinic %s: %s", clinic.id, error)
+        return json_error(
+            503,
+            "storage_unavailable",
+            f"The file could not be stored ({error}); nothing was changed. "
+            "Try again later.",
+        )
     version = result.version
     unchanged = result.unchanged  # the same file again: no new version
     response = jsonify(

@@ -152,8 +152,8 @@ def page_image(version: DocumentVersion, page: int):
         tmp = target.with_suffix(f".{hashlib.sha1(png).hexdigest()[:8]}.tmp")
         tmp.write_bytes(png)
         tmp.replace(target)
-    response = send_file(target, mimetype="image/png", max_age=3600)
-    return response
+    # Cache-Control is set for signed-in content (private, no-store) after the request.
+    return send_file(target, mimetype="image/png")
 
 
 def _criterion_choices():

@@ -150,16 +150,53 @@ def _recent_failures(*, email: str | None = None, ip: str | None = None) -> int:
     return db.session.scalar(query) or 0
 
 
+MAX_IP_DELAY_SECONDS = 60
+
+
+def ip_wait_seconds(ip: str | None) -> int:
+    """How long an address must wait before its next sign-in attempt is checked.
+
+    Past LOGIN_MAX_FAILURES_PER_IP recent failures, each further failure doubles the
+    wait after it (1, 2, 4 ... up to a minute). A school's NAT shares one address, so
+    the address is slowed down, never locked: a right password that comes after the
+    wait signs in."""
+    if not ip:
+        return 0
+    config = current_app.config
+    failures = _recent_failures(ip=ip)
+    excess = failures - config["LOGIN_MAX_FAILURES_PER_IP"]
+    if excess < 0:
+        return 0
+    last = db.session.scalar(
+        sa.select(sa.func.max(AuditEvent.at)).where(
+            AuditEvent.action == "auth.login_failed", AuditEvent.ip == ip
+        )
+    )
+    if last is None:
+        return 0
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=dt.UTC)
+    delay = min(2**excess, MAX_IP_DELAY_SECONDS)
+    left = delay - (utcnow() - last).total_seconds()
+    return max(0, int(left + 0.999))
+
+
 def authenticate(email: str, password: str, ip: str | None) -> LoginResult:
-    """Check a login attempt; failures are audited and counted for the rate limit."""
+    """Check a login attempt; failures are audited and counted for the rate limits:
+    a lockout per account, a growing delay per address."""
     email = normalise_email(email)
     config = current_app.config
     minutes = config["LOGIN_LOCKOUT_MINUTES"]
-    if _recent_failures(email=email) >= config["LOGIN_MAX_FAILURES"] or (
-        ip and _recent_failures(ip=ip) >= config["LOGIN_MAX_FAILURES_PER_IP"]
-    ):
+    if _recent_failures(email=email) >= config["LOGIN_MAX_FAILURES"]:
         return LoginResult(
             error=f"Too many failed sign-in attempts. Please wait {minutes} minutes and try again.",
+            locked=True,
+        )
+    wait = ip_wait_seconds(ip)
+    if wait:
+        return LoginResult(
+            error=f"Too many failed sign-in attempts from your network. Please wait "
+            f"{wait} second{'s' if wait != 1 else ''} and try again.",
             locked=True,
         )
     user = get_by_email(email)
