@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from clinic.models import CourseKind, Role
+from clinic.services.text import CODE_MAX, LINE_MAX
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -35,7 +36,7 @@ class UserForm(FlaskForm):
         "Email",
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
     )
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Full name", validators=[DataRequired(), Length(max=LINE_MAX)])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
     submit = SubmitField("Save")
 
@@ -59,12 +60,12 @@ class ActionForm(FlaskForm):
 class CourseForm(FlaskForm):
     code = StringField(
         "Code",
-        validators=[DataRequired(), Length(max=40)],
+        validators=[DataRequired(), Length(max=CODE_MAX)],
         description="For example NEPH 610.",
     )
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    title = StringField("Title", validators=[DataRequired(), Length(max=LINE_MAX)])
     kind = SelectField("Kind", choices=KIND_CHOICES)
-    school = StringField("School", validators=[DataRequired(), Length(max=200)])
+    school = StringField("School", validators=[DataRequired(), Length(max=LINE_MAX)])
     directors = MultiCheckboxField("Directors", coerce=int, validate_choice=True)
     submit = SubmitField("Save course")
 

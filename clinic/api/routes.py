@@ -871,12 +871,15 @@ def score_pedagogy(clinic: Clinic, criterion_id: str):
 
 
 def _pdf(data: bytes, filename: str):
-    from flask import Response
+    import io
 
-    return Response(
-        data,
+    from flask import send_file
+
+    return send_file(
+        io.BytesIO(data),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        as_attachment=True,
+        download_name=filename,
     )
 
 

@@ -18,6 +18,7 @@ from wtforms.validators import (
 
 from clinic.admin.forms import choices
 from clinic.models import DismissReason
+from clinic.services.text import TEXT_MAX
 
 SEVERITY_CHOICES = choices([("high", "High"), ("medium", "Medium"), ("low", "Low")])
 DECISIONS = ("confirm", "dismiss", "reopen", "severity")
@@ -50,7 +51,7 @@ class DecisionForm(FlaskForm):
         validators=[Optional()],
     )
     comment = TextAreaField(
-        "Comment (optional)", validators=[Optional(), Length(max=4000)]
+        "Comment (optional)", validators=[Optional(), Length(max=TEXT_MAX)]
     )
     severity = SelectField(
         "Severity", choices=SEVERITY_CHOICES, validators=[Optional()]
@@ -66,5 +67,5 @@ class ManualFindingForm(FlaskForm):
     end = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
     quote = StringField("Selected text", render_kw={"readonly": True})
     criterion = SelectField("Criterion", validators=[DataRequired()])
-    note = TextAreaField("Note", validators=[Optional(), Length(max=4000)])
+    note = TextAreaField("Note", validators=[Optional(), Length(max=TEXT_MAX)])
     submit = SubmitField("Add finding")

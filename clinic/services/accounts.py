@@ -15,6 +15,7 @@ from clinic import audit
 from clinic.extensions import db
 from clinic.models import AuditEvent, Role, User, normalise_email, utcnow
 from clinic.services import ServiceError
+from clinic.services.text import one_line
 
 MIN_PASSWORD_LENGTH = 10
 USER_FIELDS = ("email", "name", "role", "active")
@@ -57,7 +58,7 @@ def create_user(
         raise ServiceError(f"An account for {normalise_email(email)} already exists.")
     user = User(
         email=email,
-        name=name.strip(),
+        name=one_line(name, "The name"),
         role=Role(role),
         password_hash=hash_password(password),
     )
@@ -77,7 +78,7 @@ def update_user(
         raise ServiceError(f"An account for {normalise_email(email)} already exists.")
     if user.id == actor.id and Role(role) != Role.ADMIN:
         raise ServiceError("You cannot remove your own administrator role.")
-    user.email, user.name, user.role = email, name.strip(), Role(role)
+    user.email, user.name, user.role = email, one_line(name, "The name"), Role(role)
     audit.record(
         actor,
         "user.update",

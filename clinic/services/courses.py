@@ -10,6 +10,7 @@ from clinic import audit
 from clinic.extensions import db
 from clinic.models import Clinic, ClinicStatus, Course, CourseKind, Role, User
 from clinic.services import ServiceError
+from clinic.services.text import CODE_MAX, one_line
 
 COURSE_FIELDS = ("code", "title", "kind", "school", "directors")
 CLINIC_FIELDS = ("academic_year", "status", "coaches", "lead_coach_id")
@@ -54,6 +55,14 @@ def _flush_unique(code: str) -> None:
         raise ServiceError(f"A course with code {code} already exists.") from None
 
 
+def _course_text(code: str, title: str, school: str) -> tuple[str, str, str]:
+    return (
+        one_line(code, "The course code", CODE_MAX),
+        one_line(title, "The course title"),
+        one_line(school, "The school"),
+    )
+
+
 def create_course(
     actor: User,
     *,
@@ -63,14 +72,14 @@ def create_course(
     school: str,
     director_ids: list[int],
 ) -> Course:
-    code = code.strip()
+    code, title, school = _course_text(code, title, school)
     if _course_code_taken(code):
         raise ServiceError(f"A course with code {code} already exists.")
     course = Course(
         code=code,
-        title=title.strip(),
+        title=title,
         kind=CourseKind(kind),
-        school=school.strip(),
+        school=school,
         directors=_users_with_role(director_ids, Role.DIRECTOR, "course directors"),
     )
     db.session.add(course)
@@ -92,15 +101,15 @@ def update_course(
     school: str,
     director_ids: list[int],
 ) -> Course:
-    code = code.strip()
+    code, title, school = _course_text(code, title, school)
     if _course_code_taken(code, exclude_id=course.id):
         raise ServiceError(f"A course with code {code} already exists.")
     before = audit.snapshot(course, COURSE_FIELDS)
     course.code, course.title, course.kind, course.school = (
         code,
-        title.strip(),
+        title,
         CourseKind(kind),
-        school.strip(),
+        school,
     )
     course.directors = _users_with_role(director_ids, Role.DIRECTOR, "course directors")
     _flush_unique(code)

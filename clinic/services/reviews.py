@@ -19,6 +19,7 @@ from clinic.models import (
     utcnow,
 )
 from clinic.services import ServiceError
+from clinic.services.text import long_text
 
 SEVERITIES = ("high", "medium", "low")
 DECISION_FIELDS = ("status", "dismiss_reason", "decision_comment", "severity")
@@ -99,7 +100,7 @@ def _decided(actor: User, finding: Finding, action: str, before: dict) -> Findin
 def confirm(actor: User, finding: Finding, comment: str | None = None) -> Finding:
     before = audit.snapshot(finding, DECISION_FIELDS)
     finding.status, finding.dismiss_reason = FindingStatus.CONFIRMED, None
-    finding.decision_comment = (comment or "").strip() or None
+    finding.decision_comment = long_text(comment, "The comment")
     return _decided(actor, finding, "confirm", before)
 
 
@@ -110,7 +111,7 @@ def dismiss(
         reason_value = DismissReason(reason)
     except ValueError:
         raise ServiceError("Choose why the finding is dismissed.") from None
-    comment = (comment or "").strip() or None
+    comment = long_text(comment, "The comment")
     if reason_value == DismissReason.OTHER and not comment:
         raise ServiceError(
             "Say in the comment why the finding is dismissed when the reason is 'Other'."
@@ -188,7 +189,7 @@ def settle(
         )
     if status not in (FindingStatus.CONFIRMED.value, FindingStatus.DISMISSED.value):
         raise ServiceError("Settle a finding as confirmed or dismissed.")
-    comment = (comment or "").strip() or None
+    comment = long_text(comment, "The comment")
     reason_value = None
     if status == FindingStatus.DISMISSED.value:
         try:
@@ -405,7 +406,7 @@ def bulk_decide(
         raise ServiceError(
             "Some findings are not part of this version: nothing was changed."
         )
-    comment = (comment or "").strip() or None
+    comment = long_text(comment, "The comment")
     reason_value = None
     if action == "dismiss":
         try:

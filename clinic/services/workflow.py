@@ -28,8 +28,7 @@ from clinic.models import (
     utcnow,
 )
 from clinic.services import ServiceError, notifications
-
-MAX_TEXT = 10_000
+from clinic.services.text import long_text, one_line
 
 
 class TransitionError(ServiceError):
@@ -471,12 +470,7 @@ def comments_visible(user: User, clinic: Clinic | None) -> bool:
 
 
 def _text(value: str | None, what: str, required: bool = True) -> str | None:
-    value = (value or "").strip()
-    if required and not value:
-        raise ServiceError(f"{what} cannot be empty.")
-    if len(value) > MAX_TEXT:
-        raise ServiceError(f"{what} is too long (at most {MAX_TEXT} characters).")
-    return value or None
+    return long_text(value, what, required=required)
 
 
 def add_comment(
@@ -752,7 +746,7 @@ def create_action_item(
 ) -> ActionItem:
     item = ActionItem(
         clinic_id=clinic.id,
-        title=_text(title, "A title")[:255],
+        title=one_line(title, "The title"),
         description=_text(description, "The description", required=False),
         owner=_owner(clinic, owner),
         due_date=due_date,
@@ -794,7 +788,7 @@ def update_action_item(
             item.drop_reason = None
         item.status = new
     if title is not None:
-        item.title = _text(title, "A title")[:255]
+        item.title = one_line(title, "The title")
     if description is not None:
         item.description = _text(description, "The description", required=False)
     if due_date is not False:

@@ -12,27 +12,28 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from clinic.admin.forms import MultiCheckboxField, choices
 from clinic.models import ActionStatus
+from clinic.services.text import LINE_MAX, TEXT_MAX
 
 
 class TransitionForm(FlaskForm):
     to = HiddenField(validators=[DataRequired()])
     confirm = HiddenField(default="")
-    reason = TextAreaField("Reason", validators=[Optional(), Length(max=10_000)])
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=TEXT_MAX)])
     override_reason = TextAreaField(
         "Reason for overriding the quality gate",
-        validators=[Optional(), Length(max=10_000)],
+        validators=[Optional(), Length(max=TEXT_MAX)],
     )
 
 
 class NoteForm(FlaskForm):
     body = TextAreaField(
-        "Internal note", validators=[DataRequired(), Length(max=10_000)]
+        "Internal note", validators=[DataRequired(), Length(max=TEXT_MAX)]
     )
     submit = SubmitField("Add note")
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField("Comment", validators=[DataRequired(), Length(max=10_000)])
+    body = TextAreaField("Comment", validators=[DataRequired(), Length(max=TEXT_MAX)])
     parent_id = IntegerField(validators=[Optional()])
     submit = SubmitField("Post comment")
 
@@ -42,9 +43,9 @@ class RevisedForm(FlaskForm):
 
 
 class ActionItemForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=255)])
+    title = StringField("Title", validators=[DataRequired(), Length(max=LINE_MAX)])
     description = TextAreaField(
-        "Description", validators=[Optional(), Length(max=10_000)]
+        "Description", validators=[Optional(), Length(max=TEXT_MAX)]
     )
     owner = SelectField(
         "Owner (a course director)", coerce=int, validators=[Optional()]
@@ -67,7 +68,7 @@ class ActionStatusForm(FlaskForm):
 class SessionForm(FlaskForm):
     held_on = DateField("Date", validators=[DataRequired()])
     attendees = StringField("Attendees", validators=[DataRequired(), Length(max=2000)])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=TEXT_MAX)])
     findings = MultiCheckboxField(
         "Findings discussed", coerce=int, validate_choice=True
     )

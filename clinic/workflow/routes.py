@@ -425,17 +425,23 @@ def share(document: Document):
 @bp.get("/clinics/<int:clinic_id>/action-plan.pdf")
 @guard("clinic.action_plan", clinic=Clinic)
 def action_plan(clinic: Clinic):
-    from flask import Response
+    import io
+
+    from flask import send_file
 
     from clinic.export.plan_pdf import action_plan_pdf
 
     filename = f"action-plan-{clinic.course.code}-{clinic.academic_year}.pdf".replace(
         " ", "-"
     )
-    return Response(
-        action_plan_pdf(clinic, workflow.comments_visible(current_user, clinic)),
+    # send_file quotes the name (and gives an ASCII fallback) for Content-Disposition.
+    return send_file(
+        io.BytesIO(
+            action_plan_pdf(clinic, workflow.comments_visible(current_user, clinic))
+        ),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        as_attachment=True,
+        download_name=filename,
     )
 
 
