@@ -214,6 +214,33 @@ RULES: dict[str, Rule] = {
 }
 
 
+def _visible(user, obj: Any) -> bool:
+    """Whether the user may know that this object exists."""
+    from clinic.models import (
+        ActionItem,
+        ApiToken,
+        DocumentVersion,
+        Finding,
+        Notification,
+    )
+
+    rule = {
+        Course: "course.view",
+        Clinic: "clinic.view",
+        Document: "document.view",
+        DocumentVersion: "version.view",
+        Finding: "finding.view",
+        ApiToken: "token.revoke",
+        Notification: "notification.own",
+        User: "admin",
+    }.get(type(obj))
+    if rule is not None:
+        return allowed(user, rule, obj)
+    if isinstance(obj, ActionItem):
+        return _can_view_clinic(user, obj.clinic)
+    return True
+
+
 def allowed(user, action: str, obj: Any = None) -> bool:
     """True when `user` may perform `action` on `obj` (unknown actions are refused)."""
     rule = RULES.get(action)
@@ -271,7 +298,9 @@ def guard(action: str, **loaders: type) -> Callable:
                 if not 0 < key < MAX_ID:  # larger than any database id: nothing there
                     abort(404)
                 obj = db.session.get(model, key)
-                if obj is None:
+                if obj is None or not _visible(current_user, obj):
+                    # What the user may not see answers as if it did not exist, so
+                    # that ids cannot be probed; 403 is for actions on what they see.
                     abort(404)
                 kwargs[name] = target = obj
             if not allowed(current_user, action, target):

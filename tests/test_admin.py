@@ -202,7 +202,7 @@ def test_academic_year_format(client, auth, world):
 
 def test_assigned_coach_then_sees_clinic(client, auth, world):
     auth.login(world.other_coach.email)
-    assert client.get(f"/clinics/{world.clinic.id}").status_code == 403
+    assert client.get(f"/clinics/{world.clinic.id}").status_code == 404
     world.clinic.coaches.append(world.other_coach)
     db.session.commit()
     assert client.get(f"/clinics/{world.clinic.id}").status_code == 200

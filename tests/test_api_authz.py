@@ -11,6 +11,7 @@ from clinic.extensions import db
 from clinic.models import AuditEvent, DismissReason, FindingDecision, FindingStatus
 from clinic.rubric_cache import app_rubric
 from clinic.services import tokens, workflow
+from tests.test_authz import expectation
 
 OK = "ok"
 COACHES_ADMINS = {"admin": OK, "coach": OK, "director": 403, "dean": 403}
@@ -172,7 +173,12 @@ def test_api_authorization_matrix(app, client, world, role):
                 if role == "anonymous":
                     expected = OK if rule.endpoint in PUBLIC_API else 401
                 else:
-                    expected = EXPECTED_API[rule.endpoint][0 if own else 1][role]
+                    expected = expectation(
+                        EXPECTED_API[rule.endpoint][0 if own else 1][role],
+                        role,
+                        rule,
+                        own,
+                    )
                 if expected == OK:
                     good = status not in (401, 403, 404, 500)
                 else:
@@ -374,7 +380,15 @@ def test_a_coach_of_another_clinic_sees_nothing_of_this_one(client, world):
         f"/api/v1/documents/{world.document.id}/findings",
         f"/api/v1/findings/{world.finding.id}",
     ):
-        assert call(client, "GET", url, plaintext).status_code == 403
+        # As if it did not exist: the same answer as for an id with nothing there.
+        response = call(client, "GET", url, plaintext)
+        assert response.status_code == 404 and response.json["error"] == "not_found"
+    missing = call(client, "GET", "/api/v1/findings/999999", plaintext)
+    assert missing.status_code == 404
+    assert (
+        missing.json
+        == call(client, "GET", f"/api/v1/findings/{world.finding.id}", plaintext).json
+    )
 
 
 # (reader, clinic status) -> (reads the comment, reads the internal notes); see test_authz.

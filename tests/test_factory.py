@@ -90,7 +90,12 @@ def test_error_pages_are_friendly(client, auth, world):
     response = client.get("/clinics/424242")
     assert response.status_code == 404
     assert "There is nothing at this address" in response.get_data(as_text=True)
+    # Another course's clinic is as missing as one that does not exist...
     response = client.get(f"/clinics/{world.other_clinic.id}")
+    assert response.status_code == 404
+    assert "There is nothing at this address" in response.get_data(as_text=True)
+    # ...and a step the director may not take on their own clinic is a 403.
+    response = client.get("/admin/users")
     assert response.status_code == 403
     assert "does not have access" in response.get_data(as_text=True)
 
