@@ -151,6 +151,21 @@ def worker_command(workers: int) -> None:
     run_worker(current_app._get_current_object(), workers)
 
 
+def gunicorn_settings(host: str, port: int, workers: int) -> dict:
+    """How `clinic serve` runs gunicorn."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "accesslog": "-",
+        "timeout": 120,
+        # gunicorn's control socket is one per user (~/.gunicorn/gunicorn.ctl), shared
+        # by every `clinic serve` of that user; nothing here uses it.
+        "control_socket_disable": True,
+    }
+
+
 def serve(
     app: Flask, host: str, port: int, workers: int = 2, with_worker: bool = True
 ) -> None:
@@ -177,12 +192,8 @@ def serve(
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 4)
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", 120)
+            for name, value in gunicorn_settings(host, port, workers).items():
+                self.cfg.set(name, value)
 
         def load(self) -> Flask:
             return app

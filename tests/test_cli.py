@@ -134,3 +134,16 @@ def test_an_invalid_rubric_ends_a_command_with_every_error(tmp_path, monkeypatch
     assert result.exit_code == 1
     assert "invalid rubric (1 error(s))" in result.output
     assert "pedagogy.yaml: (file): cannot be read as YAML" in result.output
+
+
+def test_serve_does_not_share_a_control_socket_in_the_home_folder():
+    """Every `clinic serve` of a user shared ~/.gunicorn/gunicorn.ctl."""
+    from gunicorn.config import Config
+
+    from clinic.cli import gunicorn_settings
+
+    config = Config()
+    for name, value in gunicorn_settings("127.0.0.1", 5000, 2).items():
+        config.set(name, value)
+    assert config.control_socket_disable is True
+    assert config.bind == ["127.0.0.1:5000"]
