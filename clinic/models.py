@@ -300,10 +300,20 @@ class MatchState(str, enum.Enum):
     PERSISTING = "persisting"
 
 
+def document_name_key(filename: str) -> str:
+    """A file name as documents are matched by: case and outer spaces ignored."""
+    return filename.strip().casefold()[:255]
+
+
 class Document(db.Model):
     """An uploaded teaching material; its content lives in its versions."""
 
     __tablename__ = "documents"
+    __table_args__ = (
+        # One document per file name in a clinic: a second upload by that name is a
+        # version of it, even when two arrive at once.
+        sa.UniqueConstraint("clinic_id", "name_key", name="uq_documents_clinic_name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int | None] = mapped_column(
@@ -313,6 +323,8 @@ class Document(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     title: Mapped[str] = mapped_column(sa.String(255))
+    # The file name it was first uploaded as, normalised (document_name_key).
+    name_key: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), default=utcnow
     )

@@ -363,3 +363,49 @@ def test_a_duplicate_that_slips_past_the_check_is_a_conflict(app, client, world)
     assert again.status_code in (400, 409), again.status_code
     assert again.get_json()["error"] in ("invalid", "conflict")
     assert client.get("/api/v1/courses", headers=headers).status_code == 200
+
+
+def test_parallel_uploads_of_one_name_make_one_document(app, world, monkeypatch):
+    """Ten parallel uploads of one file name made three documents."""
+    from clinic.services import documents
+
+    clinic_id, director_id = world.clinic.id, world.director.id
+    parties = 4
+    barrier = threading.Barrier(parties, timeout=20)
+    lookup = documents._document_by_filename
+
+    def everyone_looks_first(clinic, filename):
+        found = lookup(clinic, filename)
+        barrier.wait()  # all have seen "no such document" before any writes
+        return found
+
+    monkeypatch.setattr(documents, "_document_by_filename", everyone_looks_first)
+    # Only the uploads race here; their analyses would run at once in tests.
+    queued = []
+    monkeypatch.setattr("clinic.jobs.enqueue_analysis", queued.append)
+
+    def upload(n: int):
+        with app.app_context():
+            from clinic.models import Clinic, User
+
+            clinic = db.session.get(Clinic, clinic_id)
+            director = db.session.get(User, director_id)
+            result = documents.upload(
+                director, clinic, "Week 5 Notes.txt", f"Version {n}: text.".encode()
+            )
+            return result.version.document_id, result.version.number
+
+    with ThreadPoolExecutor(parties) as pool:
+        results = list(pool.map(upload, range(parties)))
+    db.session.expire_all()
+    named = list(
+        db.session.scalars(
+            sa.select(Document).where(
+                Document.clinic_id == clinic_id, Document.title == "Week 5 Notes"
+            )
+        )
+    )
+    assert len(named) == 1
+    assert {doc for doc, _ in results} == {named[0].id}
+    assert sorted(number for _, number in results) == [1, 2, 3, 4]
+    assert len(queued) == 4

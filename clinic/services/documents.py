@@ -10,6 +10,7 @@ from pathlib import PurePath
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from clinic import audit
 from clinic.extensions import db
@@ -23,6 +24,7 @@ from clinic.models import (
     Segment,
     User,
     VersionStatus,
+    document_name_key,
     utcnow,
 )
 from clinic.revisions import Item, match, sentence_key
@@ -128,22 +130,16 @@ def upload(
             unchanged=True,
         )
     if document is None:
-        document = Document(
-            clinic=clinic, owner=actor, title=PurePath(filename).stem[:255] or filename
-        )
-        db.session.add(document)
-    version = DocumentVersion(
-        document=document,
-        number=(latest.number + 1) if latest else 1,
-        filename=filename,
-        sha256=sha,
-        size=len(data),
-        uploaded_by=actor,
-        status=VersionStatus.QUEUED,
-        progress=0,
-    )
-    db.session.add(version)
-    db.session.flush()
+        document = _new_document(actor, clinic, filename)
+        twin_latest = document.latest  # set when a parallel upload made it first
+        if twin_latest is not None and twin_latest.sha256 == sha:
+            return UploadResult(
+                twin_latest,
+                f"{filename} is unchanged since {twin_latest.label}; nothing new to "
+                "analyse.",
+                unchanged=True,
+            )
+    version = _add_version(actor, document, filename, sha, len(data))
     audit.record(
         actor,
         "version.upload",
@@ -275,8 +271,79 @@ def upload_batch(
     return result
 
 
+def _new_document(actor: User, clinic: Clinic | None, filename: str) -> Document:
+    """A new document for this file name, or the one a parallel upload of the same
+    name has just made (the unique key on clinic and name decides)."""
+    document = Document(
+        clinic_id=clinic.id if clinic is not None else None,
+        owner_id=actor.id,
+        title=PurePath(filename).stem[:255] or filename,
+        name_key=document_name_key(filename) if clinic is not None else None,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(document)
+            db.session.flush()
+    except IntegrityError:
+        twin = _document_by_key(clinic, filename)
+        if twin is None:
+            raise
+        return twin
+    if clinic is not None:
+        db.session.expire(clinic, ["documents"])
+    return document
+
+
+def _add_version(
+    actor: User, document: Document, filename: str, sha: str, size: int
+) -> DocumentVersion:
+    """The document's next version; numbers taken by a parallel upload are skipped."""
+    for _attempt in range(10):
+        number = (
+            db.session.scalar(
+                sa.select(sa.func.max(DocumentVersion.number)).where(
+                    DocumentVersion.document_id == document.id
+                )
+            )
+            or 0
+        ) + 1
+        version = DocumentVersion(
+            document_id=document.id,
+            number=number,
+            filename=filename,
+            sha256=sha,
+            size=size,
+            uploaded_by=actor,
+            status=VersionStatus.QUEUED,
+            progress=0,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(version)
+                db.session.flush()
+        except IntegrityError:
+            continue
+        db.session.expire(document, ["versions"])
+        return version
+    raise ServiceError(
+        f"{filename}: too many uploads of this document at once; upload it again."
+    )
+
+
+def _document_by_key(clinic: Clinic, filename: str) -> Document | None:
+    return db.session.scalar(
+        sa.select(Document).where(
+            Document.clinic_id == clinic.id,
+            Document.name_key == document_name_key(filename),
+        )
+    )
+
+
 def _document_by_filename(clinic: Clinic, filename: str) -> Document | None:
-    for document in clinic.documents:
+    found = _document_by_key(clinic, filename)
+    if found is not None:
+        return found
+    for document in clinic.documents:  # renamed in a revision since
         latest = document.latest
         if latest is not None and latest.filename.lower() == filename.lower():
             return document
