@@ -500,6 +500,9 @@ class Finding(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     revised_by: Mapped[User | None] = relationship(foreign_keys=[revised_by_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    resolved_in: Mapped[DocumentVersion | None] = relationship(
+        foreign_keys=[resolved_in_version_id]
+    )
     settled_by: Mapped[User | None] = relationship(foreign_keys=[settled_by_id])
     coach_decisions: Mapped[list[FindingDecision]] = relationship(
         back_populates="finding",

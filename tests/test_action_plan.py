@@ -117,3 +117,89 @@ def test_directors_get_the_plan_once_feedback_is_shared(client, auth, world, rev
 def test_dean_reads_the_plan(client, auth, world, reviewed):
     auth.login(world.dean.email)
     assert client.get(f"/clinics/{world.clinic.id}/action-plan.pdf").status_code == 200
+
+
+STATS_AND_EGFR = (
+    "Infant mortality is 10.9 per 1000 among Black infants vs 4.5 among white infants.\n\n"
+    "Obesity rates are highest among non-Hispanic Black adults.\n\n"
+    "Hispanics have twice the diabetes mortality of non-Hispanic white adults.\n\n"
+    "Calculate eGFR with the MDRD equation, multiplying by 1.212 if the patient is Black.\n"
+)
+
+
+def _plan(client, auth, world) -> str:
+    auth.login(world.coach.email)
+    response = client.get(f"/clinics/{world.clinic.id}/action-plan.pdf")
+    assert response.status_code == 200
+    return _text(response.data)
+
+
+def test_the_plan_puts_the_directors_high_severity_work_first(client, auth, world):
+    """Pages of disparity statistics came before the eGFR race coefficient."""
+    version = builders.gen_version(
+        world.clinic, world.director, filename="stats.txt", data=STATS_AND_EGFR.encode()
+    )
+    for f in version.findings:
+        reviews.confirm(world.coach, f)
+    criteria = {f.criterion_id for f in version.findings}
+    assert {"RC-ALG-EGFR", "RC-DISP"} <= criteria
+    text = _plan(client, auth, world)
+    body = text[
+        text.index(
+            "2. Confirmed findings and what to do", text.index("Contents") + 200
+        ) :
+    ]
+    assert body.index("RC-ALG-EGFR ·") < body.index("RC-DISP ·")
+    # The contents list the criteria in the same order.
+    contents = text[
+        text.index("Contents") : text.index("1. Summary", text.index("Contents") + 20)
+    ]
+    assert contents.index("RC-ALG-EGFR") < contents.index("RC-DISP")
+
+
+def test_what_was_fixed_lists_each_finding_a_revision_removed(client, auth, world):
+    first = builders.gen_version(
+        world.clinic, world.director, filename="stats.txt", data=STATS_AND_EGFR.encode()
+    )
+    egfr = next(f for f in first.findings if f.criterion_id == "RC-ALG-EGFR")
+    reviews.confirm(world.coach, egfr)
+    revised = STATS_AND_EGFR.replace(
+        "Calculate eGFR with the MDRD equation, multiplying by 1.212 if the patient is Black.",
+        "Calculate eGFR with the race-free CKD-EPI 2021 equation.",
+    )
+    second = builders.gen_version(
+        world.clinic,
+        world.director,
+        filename="stats.txt",
+        data=revised.encode(),
+        document=first.document,
+    )
+    assert second.number == 2 and second.resolved_count >= 1
+    text = _plan(client, auth, world)
+    fixed = text[text.index("Findings that a revised version") :]
+    fixed = fixed[: fixed.index("Pedagogy and learning environment")]
+    assert "RC-ALG-EGFR" in fixed
+    assert "multiplying by 1.212 if the patient is Black" in fixed  # as it was
+    assert "version 2" in fixed
+    assert second.uploaded_at.date().isoformat() in fixed
+    assert "fixed by revisions" in text
+
+
+def test_action_items_show_their_findings_by_place_and_excerpt(
+    client, auth, world, reviewed
+):
+    confirmed, _ = reviewed
+    workflow.create_action_item(
+        world.coach,
+        world.clinic,
+        title="Replace the coefficient",
+        owner=world.director,
+        finding_ids=[confirmed[0].id],
+    )
+    text = _plan(client, auth, world)
+    actions = text[text.index("Action items", text.index("1. Summary")) :]
+    f = confirmed[0]
+    assert (
+        f"{f.criterion_id}: {f.version.document.title}, {f.location_label}:" in actions
+    )
+    assert f.sentence[:40] in actions

@@ -96,6 +96,7 @@ EXPECTED.update(
         "summaries.summary_pdf": (SCOPED[1], SCOPED[1]),
         "summaries.summary_csv": (SCOPED[1], SCOPED[1]),
         "summaries.findings_csv": SCOPED,
+        "workflow.patterns_csv": SCOPED,
         "summaries.action_items_csv": SCOPED,
         "health.health": (EVERYONE, EVERYONE),
         # How coaches' decisions judge the rubric: admins and coaches.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from clinic.export.action_plan import CATEGORIES, build_action_plan
+from flask import current_app
+
+from clinic.export.action_plan import CATEGORIES, PATTERN_ROWS, build_action_plan
 from clinic.export.charts import bar_chart
 from clinic.export.patterns import course_patterns
 from clinic.export.pdf import mark_words, render_pdf
@@ -34,5 +36,7 @@ def action_plan_pdf(clinic: Clinic, show_comments: bool = True) -> bytes:
         categories=CATEGORIES,
         mark_words=mark_words,
         patterns=patterns,
+        pattern_rows=PATTERN_ROWS,
+        base_url=current_app.config["BASE_URL"].rstrip("/"),
         show_comments=show_comments,
     )

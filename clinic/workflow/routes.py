@@ -445,6 +445,39 @@ def action_plan(clinic: Clinic):
     )
 
 
+@bp.get("/clinics/<int:clinic_id>/patterns.csv")
+@guard("clinic.view", clinic=Clinic)
+def patterns_csv(clinic: Clinic):
+    """The whole course pattern report (the action plan lists the top conditions)."""
+    import io
+
+    from flask import send_file
+
+    from clinic.export.csvsafe import to_csv
+    from clinic.export.patterns import course_patterns
+
+    rows = [
+        (p.condition, p.mentions, p.summary, "; ".join(sorted(p.documents)))
+        for p in course_patterns(clinic.course)
+    ]
+    text = to_csv(
+        [
+            "condition",
+            "mentions_with_a_race_term",
+            "race_or_ethnicity_terms",
+            "documents",
+        ],
+        rows,
+    )
+    name = f"patterns-{clinic.course.code}-{clinic.academic_year}.csv".replace(" ", "-")
+    return send_file(
+        io.BytesIO(text.encode("utf-8")),
+        mimetype="text/csv",
+        as_attachment=True,
+        download_name=name,
+    )
+
+
 @bp.app_template_global()
 def finding_notes(clinic: Clinic | None, findings: list[Finding]) -> dict:
     """finding id -> its internal notes (one query for a whole review screen).
